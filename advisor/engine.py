@@ -1,0 +1,299 @@
+"""Evaluate the rulebook on a descriptor: scores, pick, trace, risks, counterfactuals, estimates.
+
+Pure and deterministic; imports nothing heavier than pydantic and yaml.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import math
+from dataclasses import dataclass, field
+from enum import Enum
+from functools import lru_cache
+from typing import Any, Mapping, Optional
+
+from pydantic import BaseModel
+
+from advisor.estimates import estimate
+from advisor.recommendation import (Alternative, Counterfactual, Recommendation, TraceEntry,
+                                    TrainingPlan)
+from advisor.rules import APPROACHES, Condition, PlanStep, Risk, Rule, Rulebook, compile_condition, load_rulebook
+from advisor.schema import ProjectDescriptor, load_descriptor
+
+Facts = dict[str, Any]
+_TEMPERATURE = 2.0  # softmax temperature turning score gaps into a confidence
+_MAX_COUNTERFACTUALS = 6
+
+
+def descriptor_facts(descriptor: ProjectDescriptor) -> Facts:
+    """Flatten a descriptor into dotted fact names with plain values (enums as strings)."""
+    facts: Facts = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                walk(f"{prefix}{name}" if not prefix else f"{prefix}.{name}", getattr(value, name))
+        else:
+            facts[prefix] = value.value if isinstance(value, Enum) else value
+
+    walk("", descriptor)
+    return facts
+
+
+def fact_names(model: type = ProjectDescriptor, prefix: str = "") -> list[str]:
+    """Every dotted fact name a descriptor provides (the schema's leaves)."""
+    names = []
+    for name, info in model.model_fields.items():
+        sub = info.annotation
+        dotted = f"{prefix}{name}"
+        if isinstance(sub, type) and hasattr(sub, "model_fields"):
+            names += fact_names(sub, f"{dotted}.")
+        else:
+            names.append(dotted)
+    return names
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    book: Rulebook
+    derived: tuple[tuple[str, Condition], ...]
+    rules: tuple[tuple[Rule, Condition], ...]
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> _Compiled:
+    book = load_rulebook()
+    known = set(fact_names())
+    derived = []
+    for name, text in book.derived.items():
+        derived.append((name, compile_condition(text, frozenset(known))))
+        known.add(name)
+    rules = tuple((r, compile_condition(r.when, frozenset(known))) for r in book.rules)
+    return _Compiled(book, tuple(derived), rules)
+
+
+@dataclass
+class _Outcome:
+    """Everything one pass of the rulebook decides."""
+
+    facts: Facts
+    fired: list[Rule]
+    scores: dict[str, float]
+    excluded: dict[str, str]
+    architecture: dict[str, str]
+    strategy: dict[str, str]
+    arch_reason: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ranked(self) -> list[str]:
+        """Applicable approaches, best first; ties go to the simpler approach."""
+        live = [a for a in APPROACHES if a not in self.excluded]
+        return sorted(live, key=lambda a: (-self.scores[a], APPROACHES.index(a)))
+
+    @property
+    def approach(self) -> str:
+        return self.ranked[0] if self.ranked else "classical"
+
+
+def _with_derived(base: Mapping[str, Any]) -> Facts:
+    facts = dict(base)
+    for name, cond in _compiled().derived:
+        facts[name] = cond(facts)
+    return facts
+
+
+def _evaluate(base: Mapping[str, Any]) -> _Outcome:
+    compiled = _compiled()
+    facts = _with_derived(base)
+    scores = {a: 0.0 for a in APPROACHES}
+    excluded: dict[str, str] = {}
+    architecture = {a: compiled.book.defaults[a]["architecture"] for a in APPROACHES}
+    strategy = {a: compiled.book.defaults[a]["strategy"] for a in APPROACHES}
+    outcome = _Outcome(facts, [], scores, excluded, architecture, strategy)
+    for rule, cond in compiled.rules:
+        if not cond(facts):
+            continue
+        outcome.fired.append(rule)
+        for a, v in rule.scores.items():
+            scores[a] += v
+        for a in rule.exclude:
+            excluded.setdefault(a, rule.reason)
+        architecture.update(rule.architecture)
+        outcome.arch_reason.update({a: rule.reason for a in rule.architecture})
+        strategy.update(rule.strategy)
+    if len(excluded) == len(APPROACHES):  # a descriptor no rule can serve: fall back to the classical baseline
+        excluded.pop("classical")
+    return outcome
+
+
+def _model_for(approach: str, architecture: str, facts: Mapping[str, Any]) -> Optional[str]:
+    for entry in _compiled().book.models:
+        if (entry.approach == approach
+                and fnmatch.fnmatchcase(architecture, entry.architecture)
+                and fnmatch.fnmatchcase(str(facts["data.modality"]), entry.modality)
+                and any(fnmatch.fnmatchcase(str(facts["task"]), t) for t in entry.tasks)):
+            return entry.model
+    return None
+
+
+def _confidence(outcome: _Outcome) -> float:
+    live = outcome.ranked
+    exps = {a: math.exp(outcome.scores[a] / _TEMPERATURE) for a in live}
+    return round(exps[outcome.approach] / sum(exps.values()), 2)
+
+
+def _why(outcome: _Outcome) -> list[str]:
+    """The 3-6 rules that most separate the pick from the runner-up, plus the architecture's reason."""
+    pick = outcome.approach
+    runner = outcome.ranked[1] if len(outcome.ranked) > 1 else None
+    lines = [f"{r.reason} [{r.id}]" for r in outcome.fired if runner is None and r.exclude and pick not in r.exclude]
+    contrib = []
+    for i, rule in enumerate(outcome.fired):
+        gap = rule.scores.get(pick, 0.0) - (rule.scores.get(runner, 0.0) if runner else 0.0)
+        if gap > 0:
+            contrib.append((-gap, i, rule))
+    lines += [f"{r.reason} [{r.id}]" for _, _, r in sorted(contrib)]
+    lines = list(dict.fromkeys(lines))[:5]
+    arch = outcome.architecture[pick]
+    if pick in outcome.arch_reason:
+        lines.append(f"Architecture {arch}: {outcome.arch_reason[pick]}")
+    return lines
+
+
+def _describe(field_name: str, old: Any, new: Any) -> str:
+    fmt = lambda v: f"{v:,}" if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)  # noqa: E731
+    if isinstance(new, (int, float)) and not isinstance(new, bool) and isinstance(old, (int, float)):
+        return f"{field_name} {'≥' if new > old else '≤'} {fmt(new)}"
+    return f"{field_name} = {fmt(new)}"
+
+
+def _closeness(old: Any, new: Any) -> float:
+    if isinstance(new, (int, float)) and not isinstance(new, bool) and isinstance(old, (int, float)) and old:
+        return abs(math.log10(new / old))
+    return 1.0
+
+
+def counterfactuals(base: Mapping[str, Any], approach: Optional[str] = None) -> list[Counterfactual]:
+    """The smallest descriptor changes (one field, else two) that flip the recommended approach."""
+    approach = approach or _evaluate(base).approach
+    axes = []
+    for axis in _compiled().book.counterfactuals:
+        old = base.get(axis.field)
+        values = sorted((v for v in axis.values if v != old), key=lambda v: _closeness(old, v))
+        axes.append((axis.field, old, values))
+
+    found: list[tuple[int, float, dict[str, Any], str]] = []
+    single_flips: set[str] = set()
+    for name, old, values in axes:
+        seen_directions: set[Any] = set()
+        for value in values:
+            numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+            direction = (value > old) if numeric and old is not None else ("set" if numeric else value)
+            if direction in seen_directions:
+                continue
+            flipped = _evaluate({**base, name: value}).approach
+            if flipped != approach:
+                seen_directions.add(direction)
+                found.append((1, _closeness(old, value), {name: value}, flipped))
+                single_flips.add(name)
+    if len(found) < 3:
+        for (n1, o1, v1s), (n2, o2, v2s) in itertools.combinations(axes, 2):
+            if n1 in single_flips or n2 in single_flips:
+                continue
+            for v1, v2 in itertools.product(v1s[:4], v2s[:4]):
+                flipped = _evaluate({**base, n1: v1, n2: v2}).approach
+                if flipped != approach:
+                    found.append((2, _closeness(o1, v1) + _closeness(o2, v2), {n1: v1, n2: v2}, flipped))
+                    break
+    if not found:
+        found += _greedy_flip(base, approach, axes)
+    order = {name: i for i, (name, _, _) in enumerate(axes)}
+    found.sort(key=lambda f: (f[0], round(f[1], 6), sorted(order[k] for k in f[2])))
+    result = []
+    for _, _, changes, flipped in found[:_MAX_COUNTERFACTUALS]:
+        said = " and ".join(_describe(k, base.get(k), v) for k, v in changes.items())
+        result.append(Counterfactual(changes=changes, approach=flipped, text=f"with {said}: {flipped}"))
+    return result
+
+
+def _greedy_flip(base: Mapping[str, Any], approach: str, axes: list[tuple[str, Any, list[Any]]],
+                 max_changes: int = 4) -> list[tuple[int, float, dict[str, Any], str]]:
+    """No one or two changes flip the pick: add the change that most closes the gap, up to `max_changes`."""
+    changes: dict[str, Any] = {}
+    for _ in range(max_changes):
+        best = None
+        for name, old, values in axes:
+            if name in changes:
+                continue
+            for value in values:
+                outcome = _evaluate({**base, **changes, name: value})
+                if outcome.approach != approach:
+                    final = {**changes, name: value}
+                    dist = sum(_closeness(base.get(k), v) for k, v in final.items())
+                    return [(len(final), dist, final, outcome.approach)]
+                rival = max(outcome.scores[a] for a in outcome.ranked if a != approach) if len(
+                    outcome.ranked) > 1 else -math.inf
+                gap = outcome.scores[approach] - rival
+                if best is None or gap < best[0]:
+                    best = (gap, name, value)
+        if best is None:
+            break
+        changes[best[1]] = best[2]
+    return []
+
+
+def _risks(outcome: _Outcome, approach: str) -> list[Risk]:
+    risks: dict[str, Risk] = {}
+    for rule in outcome.fired:
+        for risk in rule.risks.get(approach, []):
+            risks.setdefault(risk.id, risk)
+    return list(risks.values())
+
+
+def _plan(outcome: _Outcome, approach: str) -> TrainingPlan:
+    steps: dict[str, PlanStep] = {}
+    for rule in outcome.fired:
+        for step in rule.plan.get(approach, []):
+            steps.setdefault(step.id, step)
+    return TrainingPlan(strategy=outcome.strategy[approach], steps=list(steps.values()))
+
+
+def _why_not(outcome: _Outcome, approach: str) -> str:
+    pick = outcome.approach
+    worst = min(outcome.fired, key=lambda r: (r.scores.get(approach, 0) - r.scores.get(pick, 0),
+                                               outcome.fired.index(r)), default=None)
+    return f"{worst.reason} [{worst.id}]" if worst else ""
+
+
+def recommend(descriptor: "ProjectDescriptor | Mapping[str, Any] | str", measured: Optional[list[str]] = None
+              ) -> Recommendation:
+    """Recommend classical, deep or hybrid for a descriptor (object, mapping or YAML path)."""
+    desc = load_descriptor(descriptor)  # type: ignore[arg-type]
+    base = descriptor_facts(desc)
+    outcome = _evaluate(base)
+    facts = outcome.facts
+    pick = outcome.approach
+    arch = outcome.architecture[pick]
+    model = _model_for(pick, arch, facts) or "tabular_gradient_boosting"
+    alternatives = [
+        Alternative(approach=a, architecture=outcome.architecture[a],
+                    model=_model_for(a, outcome.architecture[a], facts), score=outcome.scores[a],
+                    why_not=_why_not(outcome, a))
+        for a in outcome.ranked[1:]
+    ]
+    live = outcome.ranked
+    return Recommendation(
+        name=desc.name, task=str(facts["task"]), modality=str(facts["data.modality"]),
+        approach=pick, architecture=arch, model=model, plan=_plan(outcome, pick),
+        scores={a: outcome.scores[a] for a in APPROACHES},
+        excluded=dict(outcome.excluded),
+        confidence=_confidence(outcome), why=_why(outcome),
+        trace=[TraceEntry(id=r.id, factor=r.factor, section=r.section, effect=r.effect_text(), reason=r.reason)
+               for r in outcome.fired],
+        risks=_risks(outcome, pick), alternatives=alternatives,
+        counterfactuals=counterfactuals(base, pick),
+        estimates=[estimate(a, _model_for(a, outcome.architecture[a], facts), facts) for a in live],
+        measured=list(measured or []),
+        rulebook_version=_compiled().book.version,
+    )

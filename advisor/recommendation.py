@@ -1,0 +1,72 @@
+"""The engine's answer: what to build, why, what could go wrong, and what would change the answer."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import BaseModel, Field
+
+from advisor.rules import PlanStep, Risk
+
+
+class TraceEntry(BaseModel):
+    """One fired rule, as the report and CLI show it."""
+
+    id: str
+    factor: str
+    section: str
+    effect: str
+    reason: str
+
+
+class TrainingPlan(BaseModel):
+    strategy: str = Field(description="fit | fine_tune | frozen_features | train_from_scratch")
+    steps: list[PlanStep] = Field(default_factory=list)
+
+
+class Estimate(BaseModel):
+    """A rough cost of training one approach on the declared hardware."""
+
+    approach: str
+    model: Optional[str]
+    device: str
+    train_minutes: float
+    memory_gb: float
+    assumptions: list[str]
+
+
+class Alternative(BaseModel):
+    approach: str
+    architecture: str
+    model: Optional[str]
+    score: float
+    why_not: str = ""
+
+
+class Counterfactual(BaseModel):
+    """A smallest change to the descriptor that flips the approach, found by re-running the engine."""
+
+    changes: dict[str, Any]
+    approach: str
+    text: str
+
+
+class Recommendation(BaseModel):
+    name: str
+    task: str
+    modality: str
+    approach: str
+    architecture: str
+    model: str
+    plan: TrainingPlan
+    scores: dict[str, float]
+    excluded: dict[str, str] = Field(default_factory=dict, description="approach -> why it cannot serve")
+    confidence: float = Field(ge=0, le=1)
+    why: list[str]
+    trace: list[TraceEntry]
+    risks: list[Risk]
+    alternatives: list[Alternative]
+    counterfactuals: list[Counterfactual]
+    estimates: list[Estimate]
+    measured: list[str] = Field(default_factory=list, description="facts measured from data.path, not declared")
+    rulebook_version: str

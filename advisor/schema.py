@@ -1,0 +1,235 @@
+"""The project descriptor: one typed schema, its enums, and YAML loading with one-line errors."""
+
+from __future__ import annotations
+
+import difflib
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class Task(str, Enum):
+    classification = "classification"
+    regression = "regression"
+    anomaly_detection = "anomaly_detection"
+    forecasting = "forecasting"
+    generation = "generation"
+
+
+class Modality(str, Enum):
+    tabular = "tabular"
+    image = "image"
+    text = "text"
+    audio = "audio"
+    time_series = "time_series"
+    video = "video"
+
+
+class Accelerator(str, Enum):
+    none = "none"
+    gpu = "gpu"
+    multi_gpu = "multi_gpu"
+
+
+class Interpretability(str, Enum):
+    required = "required"
+    preferred = "preferred"
+    none = "none"
+
+
+class Performance(str, Enum):
+    critical = "critical"
+    standard = "standard"
+
+
+class Inference(str, Enum):
+    batch = "batch"
+    realtime = "realtime"
+    edge = "edge"
+
+
+class LabelingCost(str, Enum):
+    low = "low"
+    high = "high"
+
+
+class Shift(str, Enum):
+    unlikely = "unlikely"
+    expected = "expected"
+
+
+def _ask_if(condition: str) -> dict[str, Any]:
+    """Schema extra: the questionnaire asks the field only when `condition` holds (rule language)."""
+    return {"ask_if": condition}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", use_enum_values=False, validate_default=True)
+
+
+class DataSpec(_Strict):
+    """What the data is and how much of it there is."""
+
+    modality: Modality = Field(description="Kind of data: tables, images, free text, audio, time series or video.")
+    n_samples: Optional[int] = Field(
+        default=None, ge=1,
+        description="Labelled examples available (rows, images, documents, time steps). "
+        "Leave empty when data.path is given and it can be counted.")
+    n_classes: Optional[int] = Field(
+        default=None, ge=1, description="Number of classes, for classification.",
+        json_schema_extra=_ask_if("task == 'classification'"))
+    n_features: Optional[int] = Field(
+        default=None, ge=1, description="Number of input columns, for tabular data.",
+        json_schema_extra=_ask_if("data.modality in ('tabular', 'time_series')"))
+    path: Optional[str] = Field(
+        default=None, description="Where the data lives: a CSV file, or a folder of class sub-folders of images.")
+    target: Optional[str] = Field(
+        default=None, description="Label / target column in a CSV.",
+        json_schema_extra=_ask_if("data.modality in ('tabular', 'text', 'time_series')"))
+    text_column: Optional[str] = Field(
+        default=None, description="Column holding the text, for text data in a CSV.",
+        json_schema_extra=_ask_if("data.modality == 'text'"))
+    labeling_cost: LabelingCost = Field(
+        default=LabelingCost.low, description="How costly more labels are (experts needed, rare cases, privacy).")
+    unlabeled_available: bool = Field(
+        default=False, description="Plenty of unlabelled examples exist beside the labelled ones.")
+    features_well_defined: Optional[bool] = Field(
+        default=None, description="Experts already know which measured features matter. "
+        "Empty: assumed yes for tabular and time series, no otherwise.")
+    distribution_shift: Shift = Field(
+        default=Shift.unlikely,
+        description="Will production data differ from training data (new sites, seasons, sensors, weather)?")
+
+
+class Resources(_Strict):
+    """The hardware and time available to train."""
+
+    accelerator: Accelerator = Field(default=Accelerator.none, description="GPUs available for training.")
+    gpu_memory_gb: Optional[float] = Field(
+        default=None, ge=0, description="Memory per GPU in GB.",
+        json_schema_extra=_ask_if("resources.accelerator != 'none'"))
+    time_budget_minutes: Optional[float] = Field(
+        default=None, gt=0, description="Wall-clock budget for one training run, in minutes.")
+    pretrained_available: Optional[bool] = Field(
+        default=None, description="A pretrained model exists for this kind of data. "
+        "Empty: assumed yes for images, text and audio, no otherwise.")
+
+
+class Needs(_Strict):
+    """What the result must satisfy."""
+
+    interpretability: Interpretability = Field(
+        default=Interpretability.preferred, description="Must each decision be explainable?")
+    regulated: bool = Field(
+        default=False, description="A regulated domain (credit, insurance, healthcare) where decisions are audited.")
+    performance: Performance = Field(
+        default=Performance.standard, description="Is the best achievable accuracy worth much more time and cost?")
+    inference: Inference = Field(
+        default=Inference.batch, description="How predictions are served: offline batches, real time, or on a device.")
+    dev_time_days: Optional[float] = Field(
+        default=None, gt=0, description="Days available to build the first working model.")
+    security_critical: bool = Field(
+        default=False, description="Attackers may craft inputs to fool the model (fraud, malware, safety).")
+
+
+class ProjectDescriptor(_Strict):
+    """A machine-learning project, described well enough to choose classical ML, deep learning or a hybrid."""
+
+    name: str = Field(min_length=1, description="A short name for the project.")
+    task: Task = Field(description="What the model must do.")
+    data: DataSpec
+    resources: Resources = Field(default_factory=Resources)
+    needs: Needs = Field(default_factory=Needs)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> "ProjectDescriptor":
+        n_classes = self.data.n_classes
+        if self.task == Task.classification and n_classes is not None and n_classes < 2:
+            raise ValueError(f"data.n_classes: got {n_classes}; classification needs at least 2 classes")
+        if self.data.n_samples is None and not self.data.path:
+            raise ValueError("data.n_samples: missing; give a count (>= 1), or data.path so it can be measured")
+        return self
+
+
+class DescriptorError(ValueError):
+    """A descriptor that cannot be used; the message is one line naming the field, the value and what is allowed."""
+
+
+def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names allowed at `loc` (the parent of the offending key)."""
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = getattr(field, "annotation", None)
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _one_line(error: dict[str, Any]) -> str:
+    """Turn one pydantic error into 'field: got X; allowed Y'."""
+    loc = tuple(error.get("loc", ()))
+    where = ".".join(str(p) for p in loc) or "descriptor"
+    kind, given, ctx = error["type"], error.get("input"), error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        allowed = _allowed(ProjectDescriptor, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return f"{where}: unknown key{hint} (allowed: {', '.join(allowed)})"
+    if kind == "missing":
+        return f"{where}: missing (required)"
+    if kind == "enum":
+        return f"{where}: got {given!r}; allowed: {ctx.get('expected', '').replace(chr(39), '')}"
+    if kind in ("greater_than_equal", "greater_than"):
+        op = ">=" if kind == "greater_than_equal" else ">"
+        return f"{where}: got {given!r}; must be {op} {ctx.get('ge', ctx.get('gt'))}"
+    if kind == "value_error":
+        return str(ctx.get("error", error.get("msg")))
+    return f"{where}: got {given!r}; {error.get('msg', 'invalid').lower()}"
+
+
+def parse_descriptor(raw: Any, source: str = "descriptor") -> ProjectDescriptor:
+    """Validate a mapping (e.g. parsed YAML) into a ProjectDescriptor, or raise DescriptorError."""
+    if raw is None:
+        raise DescriptorError(f"{source}: empty; expected a mapping with name, task, data (see `advisor schema`)")
+    if not isinstance(raw, dict):
+        raise DescriptorError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
+    try:
+        return ProjectDescriptor.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise DescriptorError(f"{source}: {_one_line(errors[0])}{more}") from None
+
+
+def load_descriptor(source: "str | Path | dict[str, Any] | ProjectDescriptor") -> ProjectDescriptor:
+    """Load a descriptor from a YAML file path, a mapping, or pass one through."""
+    if isinstance(source, ProjectDescriptor):
+        return source
+    if isinstance(source, dict):
+        return parse_descriptor(source)
+    path = Path(source)
+    if path.is_dir():
+        raise DescriptorError(f"{path}: is a directory; expected a YAML descriptor file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DescriptorError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DescriptorError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise DescriptorError(f"{path}: not valid YAML{where}: {problem}") from None
+    return parse_descriptor(raw, source=str(path))
+
+
+def descriptor_json_schema() -> dict[str, Any]:
+    """The JSON schema of the descriptor (field descriptions included)."""
+    return ProjectDescriptor.model_json_schema()

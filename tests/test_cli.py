@@ -1,0 +1,97 @@
+"""The command line: recommend (text and JSON), rules, schema, ask on a pipe; the light import path."""
+
+from __future__ import annotations
+
+import json
+
+import yaml
+
+from conftest import EXAMPLES, run_advisor
+
+
+def test_recommend_text():
+    result = run_advisor("recommend", str(EXAMPLES / "cats_dogs_20000.yaml"))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "DEEP" in out and "Why:" in out and "What would change the answer:" in out
+    why = out.split("Why:")[1].split("\n\n")[0].strip().splitlines()
+    assert 3 <= len(why) <= 6
+
+
+def test_recommend_json_keys():
+    result = run_advisor("recommend", "--json", str(EXAMPLES / "credit_scoring.yaml"))
+    data = json.loads(result.stdout)
+    assert {"approach", "architecture", "model", "scores", "confidence", "trace", "counterfactuals"} <= set(data)
+    assert data["approach"] == "classical"
+
+
+def test_rules_and_schema():
+    rules = run_advisor("rules")
+    assert rules.returncode == 0 and "interpretability.required" in rules.stdout
+    schema = json.loads(run_advisor("schema").stdout)
+    assert schema["title"] == "ProjectDescriptor"
+    assert "description" in schema["$defs"]["DataSpec"]["properties"]["modality"]
+    rules_json = json.loads(run_advisor("rules", "--json").stdout)
+    assert len(rules_json["rules"]) >= 30
+
+
+ANSWERS = "\n".join([
+    "pets",            # name
+    "classification",  # task
+    "image",           # data.modality
+    "2500",            # data.n_samples
+    "2",               # data.n_classes (asked: classification)
+    "",                # data.path
+    "",                # labeling_cost (default)
+    "",                # unlabeled_available
+    "",                # features_well_defined
+    "",                # distribution_shift
+    "gpu",             # resources.accelerator
+    "12",              # gpu_memory_gb (asked: gpu)
+    "", "", "",        # time budget, pretrained, interpretability
+    "", "", "", "", "",  # regulated, performance, inference, dev_time, security
+]) + "\n"
+
+
+def test_ask_on_a_pipe_writes_valid_descriptor(tmp_path):
+    out = tmp_path / "asked.yaml"
+    result = run_advisor("ask", "-o", str(out), input=ANSWERS)
+    assert result.returncode == 0, result.stderr
+    data = yaml.safe_load(out.read_text())
+    assert data["data"] == {"modality": "image", "n_samples": 2500, "n_classes": 2}
+    assert data["resources"] == {"accelerator": "gpu", "gpu_memory_gb": 12.0}
+    assert "What would change the answer" in result.stdout
+    # the written file is itself a valid descriptor
+    assert run_advisor("recommend", str(out)).returncode == 0
+
+
+def test_ask_reasks_bad_answers_and_skips_irrelevant(tmp_path):
+    answers = ANSWERS.replace("image\n2500\n2\n", "imag\nimage\n-3\n2500\n2\n", 1)
+    answers = answers.replace("gpu\n12\n", "none\n", 1)  # gpu_memory_gb is not asked without a GPU
+    result = run_advisor("ask", "-o", str(tmp_path / "a.yaml"), input=answers)
+    assert result.returncode == 0, result.stderr
+    assert "gpu_memory_gb" not in result.stdout
+
+
+def test_ask_running_out_of_input_is_one_line(tmp_path):
+    out = tmp_path / "never.yaml"
+    result = run_advisor("ask", "-o", str(out), input="pets\n")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+def test_ask_into_missing_folder(tmp_path):
+    result = run_advisor("ask", "-o", str(tmp_path / "nope" / "x.yaml"), input=ANSWERS)
+    assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_recommend_does_not_import_heavy_libraries():
+    code = ("import sys; from advisor.cli import cli\n"
+            "try:\n    cli(['recommend', sys.argv[1]], standalone_mode=False)\nexcept SystemExit: pass\n"
+            "heavy = [m for m in ('torch', 'timm', 'transformers', 'sklearn', 'zoo.classical') if m in sys.modules]\n"
+            "print('HEAVY', heavy)")
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "cats_dogs_2000.yaml")],
+                            capture_output=True, text=True, timeout=60)
+    assert "HEAVY []" in result.stdout, result.stdout + result.stderr

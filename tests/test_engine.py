@@ -1,0 +1,138 @@
+"""The engine: deterministic, complete, counterfactuals that really flip, and a property test over descriptors."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from advisor import ProjectDescriptor, recommend
+from advisor.engine import descriptor_facts
+from advisor.schema import Accelerator, Inference, Interpretability, LabelingCost, Modality, Performance, Shift, Task
+from conftest import EXAMPLES
+
+CATS = {"name": "cats", "task": "classification",
+        "data": {"modality": "image", "n_samples": 2000, "n_classes": 2},
+        "needs": {"interpretability": "required", "inference": "realtime"}}
+
+
+def test_deterministic():
+    first = recommend(CATS).model_dump_json()
+    assert all(recommend(copy.deepcopy(CATS)).model_dump_json() == first for _ in range(3))
+
+
+def test_recommendation_is_complete_json():
+    data = recommend(CATS).model_dump(mode="json")
+    for key in ("approach", "architecture", "model", "scores", "confidence", "trace", "counterfactuals",
+                "plan", "risks", "alternatives", "estimates", "why"):
+        assert data[key] not in (None, ""), key
+    assert set(data["scores"]) == {"classical", "hybrid", "deep"}
+    entry = data["trace"][0]
+    assert set(entry) >= {"id", "section", "effect", "reason"}
+
+
+def _apply(raw: dict, changes: dict) -> dict:
+    raw = copy.deepcopy(raw)
+    for dotted, value in changes.items():
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return raw
+
+
+@pytest.mark.parametrize("stem", ["cats_dogs_2000", "cats_dogs_20000", "customer_churn", "medical_imaging_transfer"])
+def test_counterfactuals_really_flip(stem):
+    import yaml
+    raw = yaml.safe_load((EXAMPLES / f"{stem}.yaml").read_text())
+    rec = recommend(raw)
+    assert rec.counterfactuals, "expected at least one counterfactual"
+    for cf in rec.counterfactuals:
+        flipped = recommend(_apply(raw, cf.changes))
+        assert flipped.approach == cf.approach != rec.approach
+        assert cf.approach in cf.text
+
+
+def test_counterfactual_more_data_and_gpu_gives_deep():
+    """The seed's own contrast: with 20,000 images and a GPU, deep learning wins."""
+    rec = recommend(_apply(CATS, {"data.n_samples": 20000, "resources.accelerator": "gpu",
+                                  "needs.interpretability": "none", "needs.inference": "batch"}))
+    assert rec.approach == "deep"
+
+
+def test_single_field_counterfactuals_are_minimal():
+    rec = recommend(CATS)
+    singles = [c for c in rec.counterfactuals if len(c.changes) == 1]
+    assert singles and all(len(c.changes) == 1 for c in rec.counterfactuals[: len(singles)])
+
+
+def test_generation_excludes_classical():
+    rec = recommend({"name": "g", "task": "generation", "data": {"modality": "image", "n_samples": 500}})
+    assert rec.approach == "deep" and rec.architecture == "gan"
+    assert "classical" in rec.excluded and "hybrid" in rec.excluded
+
+
+def test_tabular_never_hybrid():
+    rec = recommend({"name": "t", "task": "regression", "data": {"modality": "tabular", "n_samples": 500}})
+    assert "hybrid" in rec.excluded and all(a.approach != "hybrid" for a in rec.alternatives)
+
+
+def test_trace_rules_match_facts():
+    rec = recommend(CATS)
+    ids = {t.id for t in rec.trace}
+    assert "interpretability.required" in ids and "size.small" in ids and "size.huge" not in ids
+
+
+def test_unknown_size_fires_no_size_rule():
+    rec = recommend({"name": "p", "task": "classification", "data": {"modality": "image", "path": "photos/"}})
+    assert not any(t.factor == "dataset_size" and t.id.startswith("size.") for t in rec.trace)
+    assert any("assumed" in a for e in rec.estimates for a in e.assumptions)
+
+
+def test_estimates_scale_with_hardware():
+    cpu = {e.approach: e for e in recommend(_apply(CATS, {"data.n_samples": 20000})).estimates}
+    gpu = {e.approach: e for e in recommend(_apply(CATS, {"data.n_samples": 20000,
+                                                          "resources.accelerator": "gpu"})).estimates}
+    assert gpu["deep"].train_minutes < cpu["deep"].train_minutes / 10
+    assert cpu["deep"].train_minutes > cpu["classical"].train_minutes
+
+
+def _enum(e):
+    return st.sampled_from([m.value for m in e])
+
+
+descriptors = st.fixed_dictionaries(
+    {"name": st.text(min_size=1, max_size=10), "task": _enum(Task),
+     "data": st.fixed_dictionaries(
+         {"modality": _enum(Modality)},
+         optional={"n_samples": st.integers(1, 10**8), "n_features": st.integers(1, 10**4),
+                   "labeling_cost": _enum(LabelingCost), "unlabeled_available": st.booleans(),
+                   "features_well_defined": st.none() | st.booleans(), "distribution_shift": _enum(Shift),
+                   "path": st.just("data/x")}),
+     "resources": st.fixed_dictionaries(
+         {}, optional={"accelerator": _enum(Accelerator), "gpu_memory_gb": st.floats(0, 200),
+                       "time_budget_minutes": st.floats(0.1, 10**4), "pretrained_available": st.none() | st.booleans()}),
+     "needs": st.fixed_dictionaries(
+         {}, optional={"interpretability": _enum(Interpretability), "performance": _enum(Performance),
+                       "inference": _enum(Inference), "dev_time_days": st.floats(0.1, 1000),
+                       "regulated": st.booleans(), "security_critical": st.booleans()})})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(descriptors)
+def test_property_engine_never_raises_and_is_complete(raw):
+    if "n_samples" not in raw["data"] and "path" not in raw["data"]:
+        raw["data"]["n_samples"] = 100
+    desc = ProjectDescriptor.model_validate(raw)
+    rec = recommend(desc)
+    assert rec.approach in ("classical", "hybrid", "deep") and rec.approach not in rec.excluded
+    assert rec.architecture and rec.model
+    assert 0 <= rec.confidence <= 1
+    assert rec.trace and rec.why and rec.estimates
+    assert rec.scores[rec.approach] == max(s for a, s in rec.scores.items() if a not in rec.excluded)
+    for cf in rec.counterfactuals:
+        assert cf.approach != rec.approach
+    assert descriptor_facts(desc)["data.modality"] == rec.modality

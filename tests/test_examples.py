@@ -1,0 +1,55 @@
+"""Every shipped example gives the approach the seed text implies for that scenario."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advisor import load_descriptor, recommend
+from conftest import EXAMPLES
+
+EXPECTED = {
+    # file: (approach, architecture)
+    "cats_dogs_2000": ("classical", "random_forest"),       # "When traditional ML wins": 2,000 images, explain, no GPU
+    "cats_dogs_20000": ("deep", "cnn"),                     # "When deep learning wins": 20,000+, GPU, accuracy first
+    "spam_detection": ("classical", "linear"),              # the seed's traditional-ML workflow example
+    "medical_imaging_transfer": ("deep", "cnn"),            # transfer learning: fine-tune on 1K scans
+    "medical_diagnosis_clinical": ("classical", None),      # listed under traditional ML best applications
+    "credit_scoring": ("classical", None),
+    "customer_churn": ("classical", "gradient_boosting"),
+    "fraud_detection": ("classical", None),                 # "fraud detection (with explanations)"
+    "sales_forecasting": ("classical", "gradient_boosting"),
+    "speech_recognition": ("deep", "rnn"),                  # RNN applications; end-to-end deep
+    "machine_translation": ("deep", "transformer"),
+    "image_anomaly_detection": ("deep", "autoencoder"),
+    "autonomous_driving_vision": ("deep", "cnn"),
+    "image_generation": ("deep", "gan"),
+    "product_photos_hybrid": ("hybrid", "cnn_features_linear"),  # moderate data, CPU, explanations welcome
+    "sentiment_reviews": ("deep", "transformer"),
+}
+
+
+def test_every_example_is_covered():
+    assert {p.stem for p in EXAMPLES.glob("*.yaml")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("stem", sorted(EXPECTED))
+def test_example_approach(stem):
+    rec = recommend(load_descriptor(EXAMPLES / f"{stem}.yaml"))
+    approach, architecture = EXPECTED[stem]
+    assert rec.approach == approach, rec.why
+    if architecture:
+        assert rec.architecture == architecture
+    assert 3 <= len(rec.why) <= 6
+    assert rec.model
+
+
+def test_regulated_tabular_is_readable():
+    for stem in ("credit_scoring", "medical_diagnosis_clinical"):
+        assert recommend(EXAMPLES / f"{stem}.yaml").architecture in ("linear", "decision_tree")
+
+
+def test_autonomous_driving_flags_shift_and_attacks():
+    risks = {r.id for r in recommend(EXAMPLES / "autonomous_driving_vision.yaml").risks}
+    assert {"distribution_shift", "adversarial"} <= risks

