@@ -15,8 +15,16 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 
 install: $(STAMP)
 
+DEMO := examples/fashion_mnist_demo.yaml
+
 demo: $(STAMP)
-	@for f in examples/*.yaml; do echo "== $$f"; $(BIN)/advisor recommend $$f || exit 1; echo; done
+	@echo "== the advisor on every example scenario (one line each; 'advisor recommend FILE' for the full answer)"
+	@for f in examples/*.yaml; do $(BIN)/advisor recommend $$f | head -1 || exit 1; done
+	@echo
+	@echo "== the embedded demo: recommend, then train the pick on 3,000 Fashion-MNIST photos (shipped, offline)"
+	$(BIN)/advisor recommend $(DEMO)
+	$(BIN)/advisor train $(DEMO) --out runs/demo
+	$(BIN)/advisor predict runs/demo examples/data/demo_images | head -5
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

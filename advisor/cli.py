@@ -1,4 +1,4 @@
-"""The `advisor` command line: recommend, ask, rules, schema."""
+"""The `advisor` command line: recommend, ask, rules, schema, train, predict."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ def summary(rec: Recommendation) -> str:
         f"(confidence {rec.confidence:.2f})",
         f"  scores: {scores}",
         f"  plan: {rec.plan.strategy}" + "".join(f"; {s.id}" for s in rec.plan.steps),
+        *[f"  measured: {m}" for m in rec.measured],
         "", "Why:",
         *[f"  - {w}" for w in rec.why],
     ]
@@ -61,11 +62,73 @@ def cli() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the full Recommendation as JSON.")
 def recommend_cmd(descriptor: str, as_json: bool) -> None:
     """Recommend an approach for a YAML project descriptor."""
+    _, rec = _load(descriptor)
+    click.echo(rec.model_dump_json(indent=2) if as_json else summary(rec))
+
+
+def _load(descriptor: str, data: Optional[str] = None):
+    """Descriptor + measured facts + recommendation, or exit 2 with one line."""
+    from advisor.measure import prepare
+
     try:
-        rec = recommend(load_descriptor(descriptor))
+        desc, measured = prepare(descriptor, data)
+        return desc, recommend(desc, measured=measured)
     except DescriptorError as exc:
         _fail(str(exc))
-    click.echo(rec.model_dump_json(indent=2) if as_json else summary(rec))
+
+
+@cli.command("train")
+@click.argument("descriptor", metavar="DESCRIPTOR.yaml")
+@click.option("--data", "data", help="Data path (overrides data.path): CSV/Parquet, image folder, or .npz.")
+@click.option("--out", "out", type=click.Path(file_okay=False), help="Run folder to write (default runs/NAME).")
+@click.option("--device", help="auto (default), cpu, cuda, cuda:N or mps.")
+@click.option("--model", "model_name", help="Train this zoo model instead of the advisor's pick.")
+@click.option("--time-budget", type=float, help="Minutes for training (overrides resources.time_budget_minutes).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: Optional[str],
+              model_name: Optional[str], time_budget: Optional[float], seed: int, quiet: bool) -> None:
+    """Train the recommended model on the data, evaluate on a held-out split, save a run folder."""
+    from advisor.train import TrainError, train_run
+
+    desc, rec = _load(descriptor, data)
+    for note in rec.measured:
+        click.echo(f"measured: {note}", err=True)
+    click.echo(f"advisor: {rec.approach} / {rec.architecture} → '{model_name or rec.model}'", err=True)
+    run_dir = Path(out or Path("runs") / desc.name)
+    try:
+        metrics = train_run(desc, rec, out=run_dir, model_name=model_name, device=device,
+                            time_budget_minutes=time_budget, seed=seed, quiet=quiet,
+                            echo=lambda line: click.echo(line, err=True))
+    except (TrainError, ValueError, FileNotFoundError, ImportError) as exc:
+        _fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    except OSError as exc:
+        _fail(f"{exc.filename or run_dir}: {exc.strerror or exc}")
+    keys = ("accuracy", "macro_f1", "roc_auc", "mae", "rmse", "r2", "f1_anomaly")
+    shown = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys if isinstance(metrics.get(k), float))
+    click.echo(f"{metrics['model']}: {shown} on {metrics['n_test']:,} held-out items; "
+               f"trained in {metrics['train_seconds']:.1f} s on {metrics['device']}")
+    click.echo(f"run folder: {run_dir}")
+
+
+@cli.command("predict")
+@click.argument("model_dir", type=click.Path(file_okay=False))
+@click.argument("inputs", metavar="INPUT")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {input, prediction, probabilities}.")
+def predict_cmd(model_dir: str, inputs: str, as_json: bool) -> None:
+    """Predict with a saved run: INPUT is an image, a folder of images, or a CSV."""
+    from advisor.predict import predict_items
+
+    try:
+        rows = predict_items(Path(model_dir), Path(inputs))
+    except (ValueError, FileNotFoundError, ImportError) as exc:
+        _fail(str(exc).strip().splitlines()[0])
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    for row in rows:
+        best = f" ({max(row['probabilities'].values()):.2f})" if row.get("probabilities") else ""
+        click.echo(f"{row['input']}\t{row['prediction']}{best}")
 
 
 @cli.command("ask")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from advisor import load_descriptor, recommend
+from advisor import recommend
+from advisor.measure import prepare
 from conftest import EXAMPLES
 
 EXPECTED = {
@@ -27,6 +28,9 @@ EXPECTED = {
     "image_generation": ("deep", "gan"),
     "product_photos_hybrid": ("hybrid", "cnn_features_linear"),  # moderate data, CPU, explanations welcome
     "sentiment_reviews": ("deep", "transformer"),
+    "fashion_mnist_demo": ("hybrid", "cnn_features_linear"),
+    "novel_authorship": ("hybrid", "transformer_features_linear"),  # 2,400 paragraphs, CPU, 2 days
+    "weather_forecasting": ("classical", "gradient_boosting"),      # a single series: lag features + boosting  # the embedded demo: 3,000 images, CPU, 2 days
 }
 
 
@@ -36,7 +40,8 @@ def test_every_example_is_covered():
 
 @pytest.mark.parametrize("stem", sorted(EXPECTED))
 def test_example_approach(stem):
-    rec = recommend(load_descriptor(EXAMPLES / f"{stem}.yaml"))
+    desc, measured = prepare(EXAMPLES / f"{stem}.yaml")
+    rec = recommend(desc, measured=measured)
     approach, architecture = EXPECTED[stem]
     assert rec.approach == approach, rec.why
     if architecture:
@@ -53,3 +58,10 @@ def test_regulated_tabular_is_readable():
 def test_autonomous_driving_flags_shift_and_attacks():
     risks = {r.id for r in recommend(EXAMPLES / "autonomous_driving_vision.yaml").risks}
     assert {"distribution_shift", "adversarial"} <= risks
+
+
+def test_demo_counts_are_measured_from_the_shipped_data():
+    desc, measured = prepare(EXAMPLES / "fashion_mnist_demo.yaml")
+    assert desc.data.n_samples == 3000 and desc.data.n_classes == 10
+    rec = recommend(desc, measured=measured)
+    assert any("n_samples" in m for m in rec.measured)

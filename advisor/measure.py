@@ -1,0 +1,98 @@
+"""Cheap facts measured from `data.path` when the descriptor leaves them out (file counts, CSV header and rows).
+
+Light on purpose: the standard library and numpy only, so `advisor recommend` stays fast.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Optional
+
+from advisor.schema import ProjectDescriptor
+
+_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+_TARGET_NAMES = ("target", "label", "class", "y", "value")
+
+
+def resolve_data_path(desc: ProjectDescriptor, descriptor_file: Optional[Path],
+                      override: Optional[str] = None) -> ProjectDescriptor:
+    """Absolute data path: `override` relative to the working folder, else data.path relative to the YAML file."""
+    if override:
+        path = Path(override).resolve()
+    elif desc.data.path:
+        path = Path(desc.data.path)
+        if not path.is_absolute() and descriptor_file is not None:
+            path = (Path(descriptor_file).resolve().parent / path)
+    else:
+        return desc
+    return desc.model_copy(update={"data": desc.data.model_copy(update={"path": str(path)})})
+
+
+def _count_folder(root: Path) -> tuple[int, int]:
+    classes = [d for d in sorted(os.listdir(root)) if (root / d).is_dir() and not d.startswith(".")]
+    total = 0
+    for cls in classes:
+        for _, _, files in os.walk(root / cls, followlinks=False):
+            total += sum(Path(f).suffix.lower() in _IMAGE_SUFFIXES for f in files)
+    return total, len(classes)
+
+
+def _scan_csv(path: Path, target: Optional[str], extra_non_features: int) -> tuple[int, int, Optional[int]]:
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        col = target if target in header else next((n for n in _TARGET_NAMES if n in header), None)
+        index = header.index(col) if col else None
+        rows, values = 0, set()
+        for row in reader:
+            if not row:
+                continue
+            rows += 1
+            if index is not None and index < len(row) and len(values) <= 1000:
+                values.add(row[index])
+    n_features = max(len(header) - 1 - extra_non_features, 0)
+    return rows, n_features, (len(values) if index is not None and len(values) <= 1000 else None)
+
+
+def prepare(descriptor: "str | Path", data_override: Optional[str] = None) -> tuple[ProjectDescriptor, list[str]]:
+    """Load a descriptor file, resolve its data path, and measure what it leaves out."""
+    from advisor.schema import load_descriptor
+
+    desc = resolve_data_path(load_descriptor(descriptor), Path(descriptor), data_override)
+    return measure(desc)
+
+
+def measure(desc: ProjectDescriptor) -> tuple[ProjectDescriptor, list[str]]:
+    """Fill n_samples / n_classes / n_features from data.path where they are missing; say what was measured."""
+    data = desc.data
+    if not data.path or not Path(data.path).exists():
+        return desc, []
+    if data.n_samples is not None and data.n_classes is not None and (
+            data.n_features is not None or data.modality.value != "tabular"):
+        return desc, []
+    path = Path(data.path)
+    found: dict[str, Optional[int]] = {}
+    if path.is_dir():
+        found["n_samples"], found["n_classes"] = _count_folder(path)
+    elif path.suffix.lower() == ".npz":
+        import numpy as np
+
+        with np.load(path, allow_pickle=False) as arrays:
+            y = arrays["y"] if "y" in arrays else None
+            if y is not None:
+                found["n_samples"], found["n_classes"] = int(len(y)), int(len(np.unique(y)))
+    elif path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        rows, n_features, n_classes = _scan_csv(path, data.target, 1 if data.modality.value == "text" else 0)
+        found["n_samples"] = rows
+        found["n_classes"] = n_classes
+        if data.modality.value == "tabular":
+            found["n_features"] = n_features
+    updates = {k: v for k, v in found.items() if v and getattr(data, k) is None}
+    if desc.task.value != "classification" or (updates.get("n_classes") or 2) < 2:
+        updates.pop("n_classes", None)
+    if not updates:
+        return desc, []
+    notes = [f"data.{k} = {v:,} measured from {path.name}" for k, v in updates.items()]
+    return desc.model_copy(update={"data": data.model_copy(update=updates)}), notes

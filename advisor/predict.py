@@ -1,0 +1,66 @@
+"""`advisor predict`: load a run folder's model in a fresh process and predict on files, folders or CSVs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
+    """(names shown per item, model input) for the saved model's modality."""
+    modality = meta.get("modality")
+    if not source.exists():
+        raise FileNotFoundError(f"{source}: no such file or folder")
+    if modality == "image":
+        if source.is_dir():
+            paths = sorted(str(p) for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif source.suffix.lower() == ".csv":
+            import pandas as pd
+            df = pd.read_csv(source)
+            paths = [str(source.parent / p) for p in df[df.columns[0]]]
+        else:
+            paths = [str(source)]
+        if not paths:
+            raise ValueError(f"{source}: no images found")
+        return paths, paths
+    if source.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt"):
+        raise ValueError(f"{source}: expected a CSV for {modality} data")
+    import pandas as pd
+    if source.suffix.lower() == ".txt":
+        texts = [line.rstrip("\n") for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [t[:60] for t in texts], texts
+    df = pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq") else pd.read_csv(source)
+    if meta.get("target") in df.columns:
+        df = df.drop(columns=[meta["target"]])
+    if modality == "text":
+        col = meta.get("text_column") or next((c for c in ("text", "sentence", "document", "message")
+                                                if c in df.columns), df.columns[0])
+        texts = df[col].fillna("").astype(str).tolist()
+        return [t[:60] for t in texts], texts
+    return [f"row {i}" for i in range(len(df))], df
+
+
+def predict_items(run_dir: Path, source: Path) -> list[dict[str, Any]]:
+    """One {"input", "prediction", "probabilities"} per item, labels as in the training data."""
+    import zoo
+
+    meta = zoo.model_meta(run_dir) if (run_dir / "model.json").is_file() else {}
+    if not meta:
+        raise FileNotFoundError(f"{run_dir}: not a run folder (no model.json); run `advisor train` first")
+    model = zoo.load_model(run_dir)
+    names, X = _inputs(meta, source)
+    predictions = model.predict(X)
+    probabilities = model.predict_proba(X) if hasattr(model, "predict_proba") and meta.get("classes") else None
+    rows = []
+    for i, name in enumerate(names):
+        row: dict[str, Any] = {"input": name, "prediction": _plain(predictions[i])}
+        if probabilities is not None:
+            row["probabilities"] = {str(_plain(c)): float(p) for c, p in zip(model.classes_, probabilities[i])}
+        rows.append(row)
+    return rows

@@ -1,0 +1,66 @@
+"""ml-advisor model zoo: a timm-style registry of scikit-learn-style estimators.
+
+``import zoo`` is light (no sklearn / torch); estimator classes load lazily on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from zoo.registry import (
+    ModelInfo,
+    ModelUnavailableError,
+    UnknownModelError,
+    create_model,
+    list_models,
+    model_info,
+    register_model,
+)
+
+_LAZY: dict[str, str] = {
+    "TabularGradientBoosting": "zoo.classical",
+    "TabularRandomForest": "zoo.classical",
+    "TabularLinear": "zoo.classical",
+    "TabularDecisionTree": "zoo.classical",
+    "TabularIsolationForest": "zoo.classical",
+    "TextTfidfLinear": "zoo.classical",
+    "ImageHandcraftedForest": "zoo.classical",
+    "TsLagGradientBoosting": "zoo.classical",
+    "temporal_train_test_split": "zoo.classical",
+    "HandcraftedImageFeatures": "zoo.features",
+    "Dataset": "zoo.data",
+    "DataError": "zoo.data",
+    "load_dataset": "zoo.data",
+    "split_dataset": "zoo.data",
+    "evaluate": "zoo.metrics",
+    "save_model": "zoo.persist",
+    "load_model": "zoo.persist",
+    "model_meta": "zoo.persist",
+    "library_versions": "zoo.persist",
+    "pick_device": "zoo.devices",
+    "DeviceChoice": "zoo.devices",
+    "WeightsNotFoundError": "zoo.weights",
+}
+
+__all__ = [
+    "ModelInfo",
+    "ModelUnavailableError",
+    "UnknownModelError",
+    "create_model",
+    "list_models",
+    "model_info",
+    "register_model",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'zoo' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

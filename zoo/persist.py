@@ -1,0 +1,69 @@
+"""Save and load fitted zoo models with the library versions they were made with."""
+
+from __future__ import annotations
+
+import io
+import json
+import platform
+import warnings
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+MODEL_FILE = "model.joblib"
+META_FILE = "model.json"
+_TRACKED = ("ml-advisor", "scikit-learn", "numpy", "pandas", "torch", "timm", "transformers", "scikit-image",
+            "joblib")
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a saved model depends on (absent ones omitted)."""
+    found = {"python": platform.python_version()}
+    for name in _TRACKED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def _atomic(path: Path, data: bytes) -> None:
+    from advisor.atomic import write_bytes_atomic
+    write_bytes_atomic(path, data)
+
+
+def save_model(model: Any, folder: "str | Path", *, name: str, extra: dict[str, Any] | None = None) -> Path:
+    """Write `model.joblib` and `model.json` (zoo name, class labels, versions) into `folder`, atomically."""
+    import joblib
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer, compress=3)
+    _atomic(folder / MODEL_FILE, buffer.getvalue())
+    classes = getattr(model, "classes_", None)
+    meta = {"model": name, "estimator": type(model).__name__,
+            "classes": None if classes is None else [c.item() if hasattr(c, "item") else c for c in classes],
+            "versions": library_versions(), **(extra or {})}
+    _atomic(folder / META_FILE, json.dumps(meta, indent=2, default=str).encode())
+    return folder / MODEL_FILE
+
+
+def load_model(folder: "str | Path") -> Any:
+    """Load a model saved by `save_model`; warns when library versions differ from the saving ones."""
+    import joblib
+
+    folder = Path(folder)
+    if not (folder / MODEL_FILE).is_file():
+        raise FileNotFoundError(f"{folder}: no {MODEL_FILE} here; is this a run folder written by `advisor train`?")
+    meta = json.loads((folder / META_FILE).read_text()) if (folder / META_FILE).is_file() else {}
+    saved, now = meta.get("versions", {}), library_versions()
+    changed = [f"{k} {saved[k]} -> {now.get(k, 'missing')}" for k in saved if saved[k] != now.get(k)]
+    if changed:
+        warnings.warn(f"model saved with other library versions: {', '.join(changed)}", stacklevel=2)
+    return joblib.load(folder / MODEL_FILE)
+
+
+def model_meta(folder: "str | Path") -> dict[str, Any]:
+    """The `model.json` written beside a saved model."""
+    return json.loads((Path(folder) / META_FILE).read_text())
