@@ -1,4 +1,4 @@
-"""The `advisor` command line: recommend, ask, rules, schema, train, predict."""
+"""The `advisor` command line: recommend, ask, rules, schema, train, predict, report."""
 
 from __future__ import annotations
 
@@ -60,10 +60,34 @@ def cli() -> None:
 @cli.command("recommend")
 @click.argument("descriptor", metavar="FILE.yaml")
 @click.option("--json", "as_json", is_flag=True, help="Print the full Recommendation as JSON.")
-def recommend_cmd(descriptor: str, as_json: bool) -> None:
+@click.option("--report", "report", metavar="OUT.html", help="Also write a self-contained HTML report here.")
+def recommend_cmd(descriptor: str, as_json: bool, report: Optional[str]) -> None:
     """Recommend an approach for a YAML project descriptor."""
-    _, rec = _load(descriptor)
+    desc, rec = _load(descriptor)
+    if report:
+        path = _report({"descriptor": desc.model_dump(mode="json", exclude_none=True), "recommendation": rec}, report)
+        click.echo(f"report: {path}", err=True)
     click.echo(rec.model_dump_json(indent=2) if as_json else summary(rec))
+
+
+# --- HTML report (advisor.report; imports no ML library) ---
+def _report(result: object, out: "str | Path") -> Path:
+    """Render and write a report atomically, or exit 2 with one line."""
+    from advisor.report import ReportError, render_report, write_report
+
+    try:
+        path = write_report(render_report(result), out)  # type: ignore[arg-type]
+    except ReportError as exc:
+        _fail(str(exc))
+    return path
+
+
+@cli.command("report")
+@click.argument("run_dir", metavar="RUN_DIR")
+@click.option("-o", "--output", metavar="OUT.html", help="Where to write (default RUN_DIR/report.html).")
+def report_cmd(run_dir: str, output: Optional[str]) -> None:
+    """Write the HTML report of a run folder made by `advisor train`."""
+    click.echo(f"report: {_report(run_dir, output or Path(run_dir) / 'report.html')}")
 
 
 def _load(descriptor: str, data: Optional[str] = None):
@@ -86,8 +110,10 @@ def _load(descriptor: str, data: Optional[str] = None):
 @click.option("--time-budget", type=float, help="Minutes for training (overrides resources.time_budget_minutes).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--report", "report", is_flag=True, help="Also write RUN_DIR/report.html and print its path.")
 def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: Optional[str],
-              model_name: Optional[str], time_budget: Optional[float], seed: int, quiet: bool) -> None:
+              model_name: Optional[str], time_budget: Optional[float], seed: int, quiet: bool,
+              report: bool) -> None:
     """Train the recommended model on the data, evaluate on a held-out split, save a run folder."""
     from advisor.train import TrainError, train_run
 
@@ -109,6 +135,8 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     click.echo(f"{metrics['model']}: {shown} on {metrics['n_test']:,} held-out items; "
                f"trained in {metrics['train_seconds']:.1f} s on {metrics['device']}")
     click.echo(f"run folder: {run_dir}")
+    if report:
+        click.echo(f"report: {_report(run_dir, run_dir / 'report.html')}")
 
 
 @cli.command("predict")

@@ -61,6 +61,10 @@ def prepare(descriptor: "str | Path", data_override: Optional[str] = None) -> tu
     from advisor.schema import load_descriptor
 
     desc = resolve_data_path(load_descriptor(descriptor), Path(descriptor), data_override)
+    weights = desc.resources.weights_path
+    if weights and not Path(weights).is_absolute():
+        weights = str(Path(descriptor).resolve().parent / weights)
+        desc = desc.model_copy(update={"resources": desc.resources.model_copy(update={"weights_path": weights})})
     return measure(desc)
 
 

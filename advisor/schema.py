@@ -113,6 +113,9 @@ class Resources(_Strict):
         json_schema_extra=_ask_if("resources.accelerator != 'none'"))
     time_budget_minutes: Optional[float] = Field(
         default=None, gt=0, description="Wall-clock budget for one training run, in minutes.")
+    weights_path: Optional[str] = Field(
+        default=None, description="Local file or folder of pretrained weights for the chosen deep or hybrid "
+        "model (else: $ML_ADVISOR_WEIGHTS_<MODEL>, then the packaged weights, then the hub when online).")
     pretrained_available: Optional[bool] = Field(
         default=None, description="A pretrained model exists for this kind of data. "
         "Empty: assumed yes for images, text and audio, no otherwise.")

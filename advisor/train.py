@@ -80,6 +80,7 @@ def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_
     estimator.set_params(**_params_for(estimator, {
         "task": task if task in ("classification", "regression") else None,
         "device": device, "time_budget_s": budget * 60 if budget else None, "random_state": seed,
+        "weights_path": desc.resources.weights_path,
         "verbose": not quiet}))
     uses_torch = info.family in ("deep", "hybrid")
     if uses_torch:
@@ -103,12 +104,27 @@ def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_
         "history": _jsonable(getattr(estimator, "history_", None)) if uses_torch else None,
         "skipped_inputs": len(data.skipped),
     })
-    _write_run(out, estimator, name, desc, rec, metrics, data.classes, modality)
+    explanation = _explain(estimator, name, info.family, test, task, seed, echo)
+    _write_run(out, estimator, name, desc, rec, metrics, data.classes, modality, explanation)
     return metrics
 
 
+def _explain(estimator: Any, name: str, family: str, test: Any, task: str, seed: int,
+             echo: Callable[[str], None]) -> dict[str, Any]:
+    """zoo.explain for the report; a failure is recorded, never raised."""
+    try:
+        from zoo.explain import explain
+
+        result = explain(estimator, name, family, test, task, seed=seed)
+        echo(f"explanations: {result.get('seconds', 0):.1f} s")
+        return result
+    except Exception as exc:  # noqa: BLE001 - explanations must never break training
+        return {"error": f"{type(exc).__name__}: {str(exc).strip()[:300]}"}
+
+
 def _write_run(out: Path, estimator: Any, name: str, desc: ProjectDescriptor, rec: Recommendation,
-               metrics: dict[str, Any], classes: list[Any], modality: str) -> None:
+               metrics: dict[str, Any], classes: list[Any], modality: str,
+               explanation: Optional[dict[str, Any]] = None) -> None:
     """Build the run folder beside `out`, then swap it in (never half-written)."""
     import zoo
 
@@ -124,6 +140,8 @@ def _write_run(out: Path, estimator: Any, name: str, desc: ProjectDescriptor, re
         write_text_atomic(staging / "descriptor.yaml",
                           yaml.safe_dump(desc.model_dump(mode="json", exclude_none=True), sort_keys=False))
         write_text_atomic(staging / "recommendation.json", rec.model_dump_json(indent=2))
+        if explanation is not None:
+            write_text_atomic(staging / "explain.json", json.dumps(explanation, indent=1, default=str))
         write_text_atomic(staging / "run.json", json.dumps(
             {"seed": metrics["seed"], "versions": zoo.library_versions(), "classes": classes,
              "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2, default=str))

@@ -48,7 +48,7 @@ ANSWERS = "\n".join([
     "",                # distribution_shift
     "gpu",             # resources.accelerator
     "12",              # gpu_memory_gb (asked: gpu)
-    "", "", "",        # time budget, pretrained, interpretability
+    "", "", "", "",    # time budget, weights path, pretrained, interpretability
     "", "", "", "", "",  # regulated, performance, inference, dev_time, security
 ]) + "\n"
 

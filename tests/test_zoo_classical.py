@@ -17,7 +17,7 @@ from zoo import registry
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "examples" / "data"
 CLASSICAL = [
-    "image_handcrafted_forest", "tabular_decision_tree", "tabular_gradient_boosting", "tabular_isolation_forest",
+    "image_handcrafted_forest", "image_handcrafted_iforest", "tabular_decision_tree", "tabular_gradient_boosting", "tabular_isolation_forest",
     "tabular_linear", "tabular_random_forest", "text_tfidf_linear", "ts_lag_gradient_boosting",
 ]
 PLANNED = {
@@ -135,7 +135,7 @@ def test_sklearn_contract(name: str) -> None:
     check_is_fitted(est)
     assert [k for k in vars(clone(est)) if k.endswith("_")] == []
     est = pickle.loads(pickle.dumps(est))                               # run folders store models with joblib
-    if name == "tabular_isolation_forest":
+    if name.endswith("isolation_forest") or name.endswith("iforest"):
         assert set(est.predict(X)) <= {0, 1}
     elif name == "ts_lag_gradient_boosting":
         assert est.forecast(5).shape == (5,)

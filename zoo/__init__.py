@@ -24,6 +24,7 @@ _LAZY: dict[str, str] = {
     "TabularLinear": "zoo.classical",
     "TabularDecisionTree": "zoo.classical",
     "TabularIsolationForest": "zoo.classical",
+    "ImageHandcraftedIsolationForest": "zoo.classical",
     "TextTfidfLinear": "zoo.classical",
     "ImageHandcraftedForest": "zoo.classical",
     "TsLagGradientBoosting": "zoo.classical",

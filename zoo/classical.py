@@ -566,6 +566,31 @@ class ImageHandcraftedForest(ClassifierMixin, BaseEstimator):
         return tags
 
 
+class ImageHandcraftedIsolationForest(TabularIsolationForest):
+    """Hand-crafted image features (colour, texture, edges, shape) into an isolation forest: classical image
+    anomaly detection when no pretrained network fits. Same conventions as ``TabularIsolationForest``."""
+
+    def __init__(self, *, image_size: int = 128, n_estimators: int = 200, max_samples: Any = "auto",
+                 contamination: Any = "auto", max_features: float = 1.0, n_jobs: int | None = -1,
+                 random_state: int | None = 0) -> None:
+        super().__init__(n_estimators=n_estimators, max_samples=max_samples, contamination=contamination,
+                         max_features=max_features, n_jobs=n_jobs, random_state=random_state)
+        self.image_size = image_size
+
+    def _features(self, X: Any) -> np.ndarray:
+        return HandcraftedImageFeatures(image_size=self.image_size, n_jobs=self.n_jobs).fit_transform(X)
+
+    def fit(self, X: Any, y: Any = None) -> ImageHandcraftedIsolationForest:
+        """Fit on (mostly normal) images; ``y`` is ignored."""
+        return super().fit(self._features(X))
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        return super().score_samples(self._features(X))
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        return super().decision_function(self._features(X))
+
+
 # ----------------------------------------------------------------------------- time series
 
 def temporal_train_test_split(X: Any, y: Any, *, test_size: int | float = 0.2) -> tuple[Any, Any, Any, Any]:
@@ -782,3 +807,9 @@ def image_handcrafted_forest(**params: Any) -> ImageHandcraftedForest:
 def ts_lag_gradient_boosting(**params: Any) -> TsLagGradientBoosting:
     """Gradient boosting on lag / rolling / calendar features, recursive multi-step forecasts."""
     return TsLagGradientBoosting(**params)
+
+
+@register_model(family="classical", modality="image", tasks=("anomaly_detection",))
+def image_handcrafted_iforest(**params: Any) -> ImageHandcraftedIsolationForest:
+    """Hand-crafted image features into an isolation forest (classical image anomaly detection)."""
+    return ImageHandcraftedIsolationForest(**params)

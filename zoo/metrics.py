@@ -60,7 +60,12 @@ def evaluate(model: Any, test: Dataset, task: str) -> dict[str, Any]:
                "unseen_test_labels": _jsonable(unseen)}
         if len(labels) == 2 and hasattr(model, "predict_proba"):
             proba = model.predict_proba(test.X)[:, 1]
-            out["roc_auc"] = float(m.roc_auc_score((test.y == labels[1]).astype(int), proba))
+            truth = (test.y == labels[1]).astype(int)
+            out["roc_auc"] = float(m.roc_auc_score(truth, proba))
+            fpr, tpr, _ = m.roc_curve(truth, proba)
+            keep = np.unique(np.linspace(0, len(fpr) - 1, min(len(fpr), 50)).round().astype(int))
+            out["roc_curve"] = {"fpr": [round(float(v), 4) for v in fpr[keep]],
+                                "tpr": [round(float(v), 4) for v in tpr[keep]], "positive": _jsonable([labels[1]])[0]}
     out["inference_ms_per_item"] = 1000.0 * seconds / max(n, 1)
     out["n_test"] = n
     return out

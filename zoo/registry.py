@@ -41,6 +41,7 @@ _ENTRY_MODULES: dict[str, str] = {
     "tabular_isolation_forest": "zoo.classical",
     "text_tfidf_linear": "zoo.classical",
     "image_handcrafted_forest": "zoo.classical",
+    "image_handcrafted_iforest": "zoo.classical",
     "ts_lag_gradient_boosting": "zoo.classical",
     # deep
     "tabular_mlp": "zoo.deep",
