@@ -33,7 +33,7 @@ def pick_device(override: Optional[str] = None) -> DeviceChoice:
             raise ValueError("device 'mps' requested but Apple MPS is not available")
         if wanted not in ("cpu", "mps") and not wanted.startswith("cuda"):
             raise ValueError(f"device {wanted!r} is not one of: auto, cpu, cuda, cuda:N, mps")
-        source = "--device" if override else f"${DEVICE_ENV}"
+        source = "an explicit device argument" if override else f"${DEVICE_ENV}"
         return DeviceChoice(wanted, f"{wanted} (requested with {source})")
     if torch.cuda.is_available():
         name = torch.cuda.get_device_name(0)

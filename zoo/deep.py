@@ -1,0 +1,902 @@
+"""Deep models of the zoo: scikit-learn-style estimators around torch networks, all trained by ``fit_torch``.
+
+Imported lazily by ``zoo.create_model``. Every estimator takes ``epochs``, ``batch_size``, ``lr``, ``device``
+(None = auto: CUDA > MPS > CPU), ``time_budget_s`` (whole ``fit``), ``random_state``, ``verbose`` and
+``val_fraction`` (a validation split carved from the data given to ``fit``, stratified for classifiers, the
+latest windows for forecasting, used for early stopping). After ``fit``: ``model_`` (the network, kept on the
+CPU between calls), ``history_`` (:class:`zoo.training.TrainHistory`) and ``device_`` (where it trained).
+Anomaly detectors follow the project convention: ``predict`` 1 = anomaly, ``score_samples`` the scikit-learn
+sign (lower = more abnormal, = -reconstruction error), ``anomaly_score`` = reconstruction error.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin, RegressorMixin
+from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.utils import ClassifierTags, RegressorTags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+from torch import nn
+from torch.utils.data import Dataset, TensorDataset
+
+from zoo._compat import ensure_torchvision_ops
+from zoo.classical import _TabularMixin, _preprocessor, _timestamps
+from zoo.images import as_image_list, to_rgb_array
+from zoo.registry import register_model
+from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch, resolve_device, seed_everything
+from zoo.weights import EFFNET, MINILM, create_timm_backbone, minilm_dir, pretrained_config, timm_data_config
+
+ensure_torchvision_ops()  # before anything imports timm / transformers (torchvision may lack its compiled ops)
+
+__all__ = [
+    "ImageConvAutoencoder",
+    "ImageEffnetLite0Finetune",
+    "TabularAutoencoder",
+    "TabularMLP",
+    "TextMiniLMFinetune",
+    "TsGRU",
+]
+
+_TASKS = ("classification", "regression")
+
+
+# ----------------------------------------------------------------------------- shared plumbing
+
+def _val_split(n: int, y: np.ndarray | None, frac: float, seed: int | None,
+               temporal: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """Train / validation indices; stratified on ``y`` when every class can be split, none for tiny data."""
+    idx = np.arange(n)
+    n_val = int(round(frac * n)) if frac else 0
+    if n_val < 2 or n - n_val < 2:
+        return idx, None
+    if temporal:
+        return idx[:-n_val], idx[-n_val:]
+    strat = None
+    if y is not None:
+        _, counts = np.unique(y, return_counts=True)
+        if counts.min() >= 2 and len(counts) <= min(n_val, n - n_val):
+            strat = y
+    tr, va = train_test_split(idx, test_size=n_val, random_state=seed, stratify=strat)
+    return np.sort(tr), np.sort(va)
+
+
+def _accuracy(logits: np.ndarray, y: np.ndarray) -> float:
+    return float((logits.argmax(1) == y).mean())
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+class _TorchEstimator(BaseEstimator):
+    """Common fit / predict plumbing around :func:`fit_torch` and :func:`predict_torch`."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    patience: int | None
+    device: str | None
+    time_budget_s: float | None
+    random_state: int | None
+    verbose: bool
+    val_fraction: float
+    _channels_last = False
+
+    def _train(self, model: nn.Module, train_ds: Dataset, val_ds: Dataset | None, t0: float, *,
+               collate_fn: Any = None, num_workers: int | None = None, **kw: Any) -> nn.Module:
+        """Run ``fit_torch``; sets ``history_``/``device_``; returns the model (best weights) on the CPU."""
+        choice = resolve_device(self.device)
+        budget = None if not self.time_budget_s else max(1.0, float(self.time_budget_s) - (time.perf_counter() - t0))
+        n, bs = len(train_ds), int(self.batch_size)  # type: ignore[arg-type]
+        train_loader = make_loader(train_ds, bs, True, choice, collate_fn=collate_fn, num_workers=num_workers,
+                                   drop_last=n > bs and n % bs == 1)  # BatchNorm cannot train on one item
+        val_loader = (make_loader(val_ds, 2 * bs, False, choice, collate_fn=collate_fn, num_workers=num_workers)
+                      if val_ds is not None else None)
+        kw.setdefault("patience", self.patience)
+        self.history_: TrainHistory = fit_torch(
+            model, train_loader, val_loader, epochs=int(self.epochs), lr=float(self.lr), device=choice,
+            time_budget_s=budget, channels_last=self._channels_last, progress=bool(self.verbose),
+            seed=self.random_state, **kw)
+        self.device_ = self.history_.device
+        return model.to("cpu").eval()
+
+    def _outputs(self, model: nn.Module, ds: Dataset, *, collate_fn: Any = None,
+                 num_workers: int | None = None) -> np.ndarray:
+        """Network outputs for a dataset, on the estimator's device; the model goes back to the CPU."""
+        choice = resolve_device(self.device)
+        loader = make_loader(ds, 2 * int(self.batch_size), False, choice, collate_fn=collate_fn,
+                             num_workers=num_workers)
+        try:
+            return predict_torch(model, loader, choice, channels_last=self._channels_last, progress=bool(self.verbose))
+        finally:
+            model.to("cpu")
+
+
+class _ClassifierMixin:
+    """Label handling for the deep classifiers: ``classes_`` keeps the original labels (strings allowed)."""
+
+    classes_: np.ndarray
+
+    def _encode(self, y: Any) -> np.ndarray:
+        y_arr = column_or_1d(np.asarray(y), warn=True)
+        self.classes_, codes = np.unique(y_arr, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError(f"need at least 2 classes, got {len(self.classes_)}")
+        return codes.astype(np.int64)
+
+    def _logits(self, X: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns ordered as ``classes_``."""
+        return _softmax(self._logits(X).astype(np.float64))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted labels (from ``classes_``)."""
+        logits = self._logits(X)
+        return self.classes_[logits.argmax(axis=1)]
+
+
+class _ReconError(nn.Module):
+    """Per-item mean squared reconstruction error of an autoencoder (inputs uint8 images or floats)."""
+
+    def __init__(self, ae: nn.Module) -> None:
+        super().__init__()
+        self.ae = ae
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        target = x.float() / 255.0 if x.dtype == torch.uint8 else x
+        return (self.ae(x).float() - target.float()).pow(2).flatten(1).mean(1)
+
+
+def _recon_loss(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return F.mse_loss(out.float(), target.float() / 255.0 if target.dtype == torch.uint8 else target.float())
+
+
+class _AnomalyMixin:
+    """Threshold and sign conventions shared by the autoencoders (see the module docstring)."""
+
+    contamination: float
+    threshold_: float
+    offset_: float
+
+    def _errors(self, X: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def _set_threshold(self, errors: np.ndarray) -> None:
+        if not 0.0 < float(self.contamination) < 0.5:
+            raise ValueError(f"contamination must be in (0, 0.5), got {self.contamination!r}")
+        self.threshold_ = float(np.quantile(errors, 1.0 - float(self.contamination)))
+        self.offset_ = -self.threshold_
+
+    def anomaly_score(self, X: Any) -> np.ndarray:
+        """Reconstruction error: the higher, the more anomalous."""
+        return self._errors(X)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """scikit-learn sign (as IsolationForest): ``-reconstruction error``, the lower the more abnormal."""
+        return -self._errors(X)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """``score_samples - offset_``: below 0 means anomaly."""
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X: Any) -> np.ndarray:
+        """1 = anomaly (error above the training ``1 - contamination`` quantile), 0 = normal."""
+        return (self._errors(X) > self.threshold_).astype(np.int64)
+
+    def score(self, X: Any, y: Any) -> float:
+        """ROC AUC of ``anomaly_score`` against labels ``y`` (1/True = anomaly)."""
+        if y is None:
+            raise ValueError("score needs labels y (1 = anomaly, 0 = normal)")
+        return float(roc_auc_score(np.asarray(y).astype(int), self.anomaly_score(X)))
+
+
+def _mlp(sizes: Sequence[int], dropout: float, out: int, act: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), act()] + ([nn.Dropout(dropout)] if dropout else [])
+    layers.append(nn.Linear(sizes[-1], out))
+    return nn.Sequential(*layers)
+
+
+def _tensor_ds(*arrays: np.ndarray) -> TensorDataset:
+    return TensorDataset(*[torch.from_numpy(np.ascontiguousarray(a)) for a in arrays])
+
+
+# ----------------------------------------------------------------------------- tabular
+
+class _TabularTorch(_TabularMixin, _TorchEstimator):
+    """DataFrame / array input through the classical preprocessing (impute + scale numeric, one-hot categorical)."""
+
+    def _prepare(self, X: Any, y: np.ndarray | None, stratify: bool) -> tuple[np.ndarray, np.ndarray,
+                                                                                np.ndarray | None]:
+        """Fit the preprocessing on the training part; returns features, train and validation indices."""
+        df = self._frame_fit(X)
+        tr, va = _val_split(len(df), y if stratify else None, self.val_fraction, self.random_state)
+        pre = _preprocessor(self.numeric_features_, self.categorical_features_, encoding="onehot", scale=True)
+        pre.fit(df.iloc[tr])
+        self.pipeline_ = Pipeline([("preprocess", pre)])
+        return self._transform(df, fitted=True), tr, va
+
+    def _transform(self, X: Any, fitted: bool = False) -> np.ndarray:
+        df = X if fitted else self._frame(X)
+        return np.asarray(self.pipeline_.transform(df), dtype=np.float32)
+
+    @property
+    def feature_names_out_(self) -> np.ndarray:
+        """Feature names after preprocessing (one-hot columns, missing indicators, ...)."""
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_.get_feature_names_out()
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+
+class TabularMLP(_TabularTorch):
+    """Multi-layer perceptron for tabular classification or regression (``task``); AdamW, early stopping."""
+
+    def __init__(self, *, task: str = "classification", hidden_layer_sizes: Sequence[int] = (256, 128),
+                 dropout: float = 0.1, epochs: int = 30, batch_size: int = 128, lr: float = 1e-3,
+                 weight_decay: float = 1e-4, patience: int | None = 5, device: str | None = None,
+                 time_budget_s: float | None = None, random_state: int | None = 0, verbose: bool = True,
+                 val_fraction: float = 0.15) -> None:
+        self.task = task
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.device = device
+        self.time_budget_s = time_budget_s
+        self.random_state = random_state
+        self.verbose = verbose
+        self.val_fraction = val_fraction
+
+    def _is_classifier(self) -> bool:
+        return self.task == "classification"
+
+    def fit(self, X: Any, y: Any) -> TabularMLP:
+        """Fit on a DataFrame / 2-D array ``X`` and target ``y``; returns ``self``."""
+        t0 = time.perf_counter()
+        if self.task not in _TASKS:
+            raise ValueError(f"task must be one of {_TASKS}, got {self.task!r}")
+        if y is None:
+            raise ValueError("TabularMLP requires y to be passed, but the target y is None")
+        y_arr = column_or_1d(np.asarray(y), warn=True)
+        if self._is_classifier():
+            self.classes_, codes = np.unique(y_arr, return_inverse=True)
+            target: np.ndarray = codes.astype(np.int64)
+            n_out, loss_fn, metric = len(self.classes_), nn.CrossEntropyLoss(), _accuracy
+        else:
+            yf = y_arr.astype(np.float64)
+            self.y_mean_, self.y_scale_ = float(yf.mean()), float(yf.std() or 1.0)
+            target = ((yf - self.y_mean_) / self.y_scale_).astype(np.float32)[:, None]
+            n_out, loss_fn, metric = 1, nn.MSELoss(), None
+        feats, tr, va = self._prepare(X, y_arr, stratify=self._is_classifier())
+        if len(target) != len(feats):
+            raise ValueError(f"X has {len(feats)} samples but y has {len(target)}")
+        seed_everything(self.random_state)
+        net = _mlp([feats.shape[1], *self.hidden_layer_sizes], self.dropout, n_out)
+        val = _tensor_ds(feats[va], target[va]) if va is not None else None
+        self.model_ = self._train(net, _tensor_ds(feats[tr], target[tr]), val, t0, loss_fn=loss_fn,
+                                  metric_fn=metric, weight_decay=self.weight_decay)
+        return self
+
+    def _raw(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self._outputs(self.model_, _tensor_ds(self._transform(X)))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Class labels (classification) or values (regression)."""
+        out = self._raw(X)
+        if self._is_classifier():
+            return self.classes_[out.argmax(axis=1)]
+        return out[:, 0].astype(np.float64) * self.y_scale_ + self.y_mean_
+
+    @available_if(_is_classifier)
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns ordered as ``classes_`` (classification only)."""
+        return _softmax(self._raw(X).astype(np.float64))
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Accuracy (classification) or R² (regression)."""
+        metric = accuracy_score if self._is_classifier() else r2_score
+        return float(metric(y, self.predict(X), sample_weight=sample_weight))
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        if self.task == "regression":
+            tags.estimator_type, tags.regressor_tags = "regressor", RegressorTags()
+        else:
+            tags.estimator_type, tags.classifier_tags = "classifier", ClassifierTags()
+        return tags
+
+
+class TabularAutoencoder(_AnomalyMixin, OutlierMixin, _TabularTorch):
+    """Dense autoencoder for tabular anomaly detection: reconstruction error of standardised features."""
+
+    def __init__(self, *, hidden_layer_sizes: Sequence[int] = (64,), encoding_dim: int = 8,
+                 contamination: float = 0.05, epochs: int = 50, batch_size: int = 128, lr: float = 1e-3,
+                 weight_decay: float = 1e-5, patience: int | None = 5, device: str | None = None,
+                 time_budget_s: float | None = None, random_state: int | None = 0, verbose: bool = True,
+                 val_fraction: float = 0.15) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.encoding_dim = encoding_dim
+        self.contamination = contamination
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.device = device
+        self.time_budget_s = time_budget_s
+        self.random_state = random_state
+        self.verbose = verbose
+        self.val_fraction = val_fraction
+
+    def fit(self, X: Any, y: Any = None) -> TabularAutoencoder:
+        """Fit on (mostly normal) data; ``y`` is ignored. The threshold flags ``contamination`` of it."""
+        t0 = time.perf_counter()
+        feats, tr, va = self._prepare(X, None, stratify=False)
+        seed_everything(self.random_state)
+        d, hidden = feats.shape[1], list(self.hidden_layer_sizes)
+        net = nn.Sequential(_mlp([d, *hidden], 0.0, int(self.encoding_dim)), nn.ReLU(),
+                            _mlp([int(self.encoding_dim), *hidden[::-1]], 0.0, d))
+        val = _tensor_ds(feats[va], feats[va]) if va is not None else None
+        self.model_ = self._train(net, _tensor_ds(feats[tr], feats[tr]), val, t0, loss_fn=_recon_loss,
+                                  weight_decay=self.weight_decay)
+        self._set_threshold(self._outputs(_ReconError(self.model_), _tensor_ds(feats)))
+        return self
+
+    def _errors(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self._outputs(_ReconError(self.model_), _tensor_ds(self._transform(X))).astype(np.float64)
+
+
+# ----------------------------------------------------------------------------- images
+
+def _open_image(item: Any, side: int) -> Any:
+    """PIL RGB image, shrunk so its shorter side is about ``side`` (JPEGs decode at reduced size)."""
+    from PIL import Image
+
+    if isinstance(item, (str, Path)):
+        with Image.open(item) as im:
+            im.draft("RGB", (side, side))
+            img = im.convert("RGB")
+    else:
+        img = Image.fromarray(to_rgb_array(item))
+    scale = side / min(img.size)
+    if scale < 1.0:
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                         Image.Resampling.BICUBIC)
+    return img
+
+
+class _ImageDataset(Dataset):
+    """Images (paths or arrays) -> ``transform(PIL image)``, label; decoded images are cached up to a budget."""
+
+    def __init__(self, items: Sequence[Any], labels: np.ndarray | None, transform: Any, side: int,
+                 cache_bytes: int = 1 << 30) -> None:
+        self.items, self.labels, self.transform, self.side = items, labels, transform, side
+        self.cache: dict[int, Any] = {}
+        self.cache_left = cache_bytes
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        img = self.cache.get(i)
+        if img is None:
+            img = _open_image(self.items[i], self.side)
+            size = img.width * img.height * 3
+            if size <= self.cache_left:
+                self.cache[i], self.cache_left = img, self.cache_left - size
+        return self.transform(img), int(self.labels[i]) if self.labels is not None else 0
+
+
+def _image_uint8(X: Any, size: int) -> np.ndarray:
+    """All images as one (N, 3, size, size) uint8 array (resized, aspect not kept)."""
+    from PIL import Image
+
+    items = as_image_list(X)
+    out = np.empty((len(items), 3, size, size), dtype=np.uint8)
+    for i, item in enumerate(items):
+        img = _open_image(item, 2 * size).resize((size, size), Image.Resampling.BILINEAR)
+        out[i] = np.asarray(img, dtype=np.uint8).transpose(2, 0, 1)
+    return out
+
+
+class _FinetuneNet(nn.Module):
+    """A timm classifier whose backbone can be frozen (weights fixed, BatchNorm statistics kept in eval mode)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+        self.frozen = False
+
+    def head_params(self) -> list[nn.Parameter]:
+        return list(self.net.get_classifier().parameters())
+
+    def set_frozen(self, frozen: bool) -> None:
+        head = {id(p) for p in self.head_params()}
+        for p in self.net.parameters():
+            if id(p) not in head:
+                p.requires_grad_(not frozen)
+        self.frozen = frozen
+        self.train(self.training)
+
+    def train(self, mode: bool = True) -> _FinetuneNet:
+        super().train(mode)
+        if self.frozen and mode:
+            self.net.eval()
+            self.net.get_classifier().train()
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class ImageEffnetLite0Finetune(_ClassifierMixin, ClassifierMixin, _TorchEstimator):
+    """EfficientNet-Lite0 (ImageNet weights) fine-tuned end to end with a new head; the deep image classifier.
+
+    Preprocessing follows timm's data config of the model at ``image_size``; training uses random resized
+    crops, flips and mild colour jitter (``augment``). The first ``freeze_epochs`` epochs train the head only
+    (backbone frozen), then the whole net with the backbone at ``lr * backbone_lr_scale``. Label smoothing,
+    AdamW, cosine schedule, channels_last.
+    """
+
+    _channels_last = True
+
+    def __init__(self, *, image_size: int = 128, epochs: int = 3, batch_size: int = 32, lr: float = 1e-3,
+                 backbone_lr_scale: float = 0.1, weight_decay: float = 0.01, freeze_epochs: int = 1,
+                 label_smoothing: float = 0.1, drop_rate: float = 0.2, augment: bool = True,
+                 patience: int | None = 3, weights_path: str | None = None, device: str | None = None,
+                 time_budget_s: float | None = None, random_state: int | None = 0, verbose: bool = True,
+                 val_fraction: float = 0.15) -> None:
+        self.image_size = image_size
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.backbone_lr_scale = backbone_lr_scale
+        self.weight_decay = weight_decay
+        self.freeze_epochs = freeze_epochs
+        self.label_smoothing = label_smoothing
+        self.drop_rate = drop_rate
+        self.augment = augment
+        self.patience = patience
+        self.weights_path = weights_path
+        self.device = device
+        self.time_budget_s = time_budget_s
+        self.random_state = random_state
+        self.verbose = verbose
+        self.val_fraction = val_fraction
+
+    def _transform(self, training: bool) -> Any:
+        ensure_torchvision_ops()
+        from timm.data import create_transform
+
+        cfg = self.data_config_
+        kw = dict(input_size=cfg["input_size"], interpolation=cfg["interpolation"], mean=cfg["mean"],
+                  std=cfg["std"])
+        if training and self.augment:
+            return create_transform(is_training=True, scale=(0.35, 1.0), hflip=0.5, color_jitter=0.2, **kw)
+        return create_transform(is_training=False, crop_pct=cfg["crop_pct"], **kw)
+
+    def _dataset(self, items: Sequence[Any], labels: np.ndarray | None, training: bool) -> _ImageDataset:
+        side = int(round(self.image_size / self.data_config_["crop_pct"] * (1.25 if training else 1.0)))
+        return _ImageDataset(items, labels, self._transform(training), side)
+
+    def fit(self, X: Any, y: Any) -> ImageEffnetLite0Finetune:
+        """Fit on images (array (N,H,W[,C]) or list of arrays / paths) and labels ``y``."""
+        t0 = time.perf_counter()
+        items = as_image_list(X)
+        codes = self._encode(y)
+        if len(codes) != len(items):
+            raise ValueError(f"{len(items)} images but {len(codes)} labels")
+        seed_everything(self.random_state)
+        net = create_timm_backbone(EFFNET, num_classes=len(self.classes_), weights_path=self.weights_path,
+                                   drop_rate=self.drop_rate)
+        head_layer = net.get_classifier()           # timm's init gives 2-class heads huge logits: start small
+        nn.init.normal_(head_layer.weight, std=0.01)
+        nn.init.zeros_(head_layer.bias)
+        cfg = timm_data_config(net)
+        self.data_config_ = {**cfg, "input_size": (3, int(self.image_size), int(self.image_size))}
+        tr, va = _val_split(len(items), codes, self.val_fraction, self.random_state)
+        train_ds = self._dataset([items[i] for i in tr], codes[tr], training=True)
+        val_ds = self._dataset([items[i] for i in va], codes[va], training=False) if va is not None else None
+        model = _FinetuneNet(net)
+        head = {id(p) for p in model.head_params()}
+        groups = [{"params": model.head_params(), "lr": self.lr},
+                  {"params": [p for p in net.parameters() if id(p) not in head],
+                   "lr": self.lr * self.backbone_lr_scale}]
+        freeze = int(self.freeze_epochs)
+        model.set_frozen(freeze > 0)
+
+        def unfreeze(epoch: int, m: nn.Module, hist: TrainHistory) -> None:
+            if epoch == freeze:
+                model.set_frozen(False)
+
+        self._train(model, train_ds, val_ds, t0, loss_fn=nn.CrossEntropyLoss(label_smoothing=self.label_smoothing),
+                    metric_fn=_accuracy, optimizer=groups, weight_decay=self.weight_decay, on_epoch_end=unfreeze)
+        model.set_frozen(False)
+        self.model_ = model.net.eval()
+        return self
+
+    def _logits(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self._outputs(self.model_, self._dataset(as_image_list(X), None, training=False))
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class _ConvAE(nn.Module):
+    """Conv encoder (3 stride-2 convs) -> dense bottleneck -> transposed-conv decoder, sigmoid output."""
+
+    def __init__(self, size: int, width: int, latent: int) -> None:
+        super().__init__()
+        c, s = width, size // 8
+        self.shape = (4 * c, s, s)
+
+        def block(a: int, b: int) -> list[nn.Module]:
+            return [nn.Conv2d(a, b, 3, stride=2, padding=1), nn.BatchNorm2d(b), nn.ReLU()]
+
+        self.encoder = nn.Sequential(*block(3, c), *block(c, 2 * c), *block(2 * c, 4 * c), nn.Flatten(),
+                                     nn.Linear(4 * c * s * s, latent))
+        self.expand = nn.Linear(latent, 4 * c * s * s)
+        self.decoder = nn.Sequential(
+            nn.ConvTranspose2d(4 * c, 2 * c, 4, stride=2, padding=1), nn.BatchNorm2d(2 * c), nn.ReLU(),
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1), nn.BatchNorm2d(c), nn.ReLU(),
+            nn.ConvTranspose2d(c, 3, 4, stride=2, padding=1), nn.Sigmoid())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.float() / 255.0 if x.dtype == torch.uint8 else x
+        z = self.expand(torch.relu(self.encoder(x))).view(-1, *self.shape)
+        return self.decoder(z)
+
+
+class ImageConvAutoencoder(_AnomalyMixin, OutlierMixin, _TorchEstimator):
+    """Small convolutional autoencoder for image anomaly detection (reconstruction error at ``image_size``)."""
+
+    _channels_last = True
+
+    def __init__(self, *, image_size: int = 64, width: int = 16, latent_dim: int = 64,
+                 contamination: float = 0.05, epochs: int = 30, batch_size: int = 64, lr: float = 2e-3,
+                 weight_decay: float = 1e-5, patience: int | None = 5, device: str | None = None,
+                 time_budget_s: float | None = None, random_state: int | None = 0, verbose: bool = True,
+                 val_fraction: float = 0.15) -> None:
+        self.image_size = image_size
+        self.width = width
+        self.latent_dim = latent_dim
+        self.contamination = contamination
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.device = device
+        self.time_budget_s = time_budget_s
+        self.random_state = random_state
+        self.verbose = verbose
+        self.val_fraction = val_fraction
+
+    def fit(self, X: Any, y: Any = None) -> ImageConvAutoencoder:
+        """Fit on (mostly normal) images; ``y`` is ignored."""
+        t0 = time.perf_counter()
+        if int(self.image_size) % 8:
+            raise ValueError(f"image_size must be a multiple of 8, got {self.image_size}")
+        imgs = _image_uint8(X, int(self.image_size))
+        tr, va = _val_split(len(imgs), None, self.val_fraction, self.random_state)
+        seed_everything(self.random_state)
+        net = _ConvAE(int(self.image_size), int(self.width), int(self.latent_dim))
+        val = _tensor_ds(imgs[va], imgs[va]) if va is not None else None
+        self.model_ = self._train(net, _tensor_ds(imgs[tr], imgs[tr]), val, t0, loss_fn=_recon_loss,
+                                  weight_decay=self.weight_decay)
+        self._set_threshold(self._outputs(_ReconError(self.model_), _tensor_ds(imgs)))
+        return self
+
+    def _errors(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        imgs = _image_uint8(X, int(self.image_size))
+        return self._outputs(_ReconError(self.model_), _tensor_ds(imgs)).astype(np.float64)
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+# ----------------------------------------------------------------------------- text
+
+def _as_texts(X: Any) -> list[str]:
+    if isinstance(X, str):
+        raise ValueError("expected a sequence of strings, got a single string")
+    if isinstance(X, pd.DataFrame):
+        if X.shape[1] != 1:
+            raise ValueError(f"expected a single text column, got {X.shape[1]} columns")
+        X = X.iloc[:, 0]
+    return ["" if pd.isna(v) else str(v) for v in (X.tolist() if hasattr(X, "tolist") else list(X))]
+
+
+class _TextDataset(Dataset):
+    def __init__(self, texts: list[str], labels: np.ndarray | None) -> None:
+        self.texts, self.labels = texts, labels
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def __getitem__(self, i: int) -> tuple[str, int]:
+        return self.texts[i], int(self.labels[i]) if self.labels is not None else 0
+
+
+class _TextCollate:
+    """Tokenise a batch with dynamic padding: ``(dict of tensors, labels)``."""
+
+    def __init__(self, tokenizer: Any, max_length: int) -> None:
+        self.tokenizer, self.max_length = tokenizer, max_length
+
+    def __call__(self, batch: list[tuple[str, int]]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        texts, labels = zip(*batch)
+        enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
+                             return_tensors="pt")
+        return dict(enc), torch.tensor(labels, dtype=torch.long)
+
+
+class _HFLogits(nn.Module):
+    """A transformers sequence classifier returning plain logits."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, **inputs: torch.Tensor) -> torch.Tensor:
+        return self.model(**inputs).logits
+
+
+class TextMiniLMFinetune(_ClassifierMixin, ClassifierMixin, _TorchEstimator):
+    """all-MiniLM-L6-v2 fine-tuned end to end with a new classification head (transformers, offline weights).
+
+    AdamW, cosine schedule, gradient clipping; texts are tokenised per batch (dynamic padding, truncated to
+    ``max_length`` tokens). ``lr=5e-5`` suits a few thousand texts; tiny sets need more (e.g. 3e-4).
+    """
+
+    def __init__(self, *, max_length: int = 128, epochs: int = 2, batch_size: int = 16, lr: float = 5e-5,
+                 weight_decay: float = 0.01, grad_clip: float | None = 1.0, patience: int | None = 2,
+                 weights_path: str | None = None, device: str | None = None, time_budget_s: float | None = None,
+                 random_state: int | None = 0, verbose: bool = True, val_fraction: float = 0.15) -> None:
+        self.max_length = max_length
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.grad_clip = grad_clip
+        self.patience = patience
+        self.weights_path = weights_path
+        self.device = device
+        self.time_budget_s = time_budget_s
+        self.random_state = random_state
+        self.verbose = verbose
+        self.val_fraction = val_fraction
+
+    def fit(self, X: Any, y: Any) -> TextMiniLMFinetune:
+        """Fit on a list/array/Series of strings (or a 1-column DataFrame) and labels ``y``."""
+        t0 = time.perf_counter()
+        texts = _as_texts(X)
+        codes = self._encode(y)
+        if len(codes) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(codes)} labels")
+        ensure_torchvision_ops()
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        path = minilm_dir(self.weights_path)
+        seed_everything(self.random_state)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+        level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+        hf_logging.set_verbosity_error()           # "newly initialized classifier" is expected here
+        hf_logging.disable_progress_bar()
+        try:
+            hf = AutoModelForSequenceClassification.from_pretrained(
+                path, num_labels=len(self.classes_), id2label={i: str(c) for i, c in enumerate(self.classes_)},
+                label2id={str(c): i for i, c in enumerate(self.classes_)})
+        finally:
+            hf_logging.set_verbosity(level)
+            if bars:
+                hf_logging.enable_progress_bar()
+        tr, va = _val_split(len(texts), codes, self.val_fraction, self.random_state)
+        collate = _TextCollate(self.tokenizer_, int(self.max_length))
+        train_ds = _TextDataset([texts[i] for i in tr], codes[tr])
+        val_ds = _TextDataset([texts[i] for i in va], codes[va]) if va is not None else None
+        self.model_ = self._train(_HFLogits(hf), train_ds, val_ds, t0, collate_fn=collate, num_workers=0,
+                                  loss_fn=nn.CrossEntropyLoss(), metric_fn=_accuracy,
+                                  weight_decay=self.weight_decay, grad_clip=self.grad_clip)
+        self.n_features_in_ = 1
+        return self
+
+    def _logits(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self._outputs(self.model_, _TextDataset(_as_texts(X), None),
+                             collate_fn=_TextCollate(self.tokenizer_, int(self.max_length)), num_workers=0)
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+
+# ----------------------------------------------------------------------------- time series
+
+class _GRUNet(nn.Module):
+    def __init__(self, hidden: int, layers: int, dropout: float) -> None:
+        super().__init__()
+        self.gru = nn.GRU(1, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.gru(x.unsqueeze(-1))
+        return self.head(out[:, -1]).squeeze(-1)
+
+
+class TsGRU(RegressorMixin, _TorchEstimator):
+    """GRU forecaster over sliding windows of a univariate series, recursive multi-step forecasts.
+
+    Same API as ``TsLagGradientBoosting``: ``fit(X_timestamps_or_None, y)`` or ``fit(series)``,
+    ``forecast(steps)`` (pd.Series indexed by future time), ``predict(X)`` (future timestamps or an int number
+    of steps), ``score`` = R² over that horizon. The series is standardised (and differenced when
+    ``difference=True``); the fitted values are in ``series_`` (``history_`` is the training history here).
+    Patience is long on purpose: one-step validation loss flattens at the noise level well before the
+    recursive multi-step forecasts stop improving.
+    """
+
+    def __init__(self, *, window: int = 32, hidden_size: int = 64, num_layers: int = 1, dropout: float = 0.0,
+                 difference: bool = False, epochs: int = 40, batch_size: int = 64, lr: float = 3e-3,
+                 weight_decay: float = 0.0, patience: int | None = 10, device: str | None = None,
+                 time_budget_s: float | None = None, random_state: int | None = 0, verbose: bool = True,
+                 val_fraction: float = 0.15) -> None:
+        self.window = window
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.difference = difference
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.device = device
+        self.time_budget_s = time_budget_s
+        self.random_state = random_state
+        self.verbose = verbose
+        self.val_fraction = val_fraction
+
+    def fit(self, X: Any = None, y: Any = None) -> TsGRU:
+        """Fit on the series ``y`` (time order) with optional timestamps ``X``; ``fit(series)`` also accepted."""
+        t0 = time.perf_counter()
+        if y is None:
+            if not isinstance(X, pd.Series):
+                raise ValueError("pass fit(X_timestamps_or_None, y) or fit(pd.Series)")
+            X, y = (X.index if isinstance(X.index, pd.DatetimeIndex) else None), X
+        v = np.asarray(y, dtype=np.float64).ravel()
+        if not np.isfinite(v).all():
+            raise ValueError("y contains NaN/inf; fill or interpolate the series first")
+        ts = _timestamps(X)
+        if ts is not None and len(ts) != len(v):
+            raise ValueError(f"{len(ts)} timestamps for {len(v)} values")
+        w = np.diff(v) if self.difference else v
+        self.window_ = int(min(int(self.window), max(2, len(w) // 3)))
+        if len(w) - self.window_ < 10:
+            raise ValueError(f"series too short ({len(v)} points) for window={self.window}")
+        self.mean_, self.scale_ = float(w.mean()), float(w.std() or 1.0)
+        z = ((w - self.mean_) / self.scale_).astype(np.float32)
+        windows = np.lib.stride_tricks.sliding_window_view(z[:-1], self.window_)
+        targets = z[self.window_:]
+        tr, va = _val_split(len(targets), None, self.val_fraction, self.random_state, temporal=True)
+        seed_everything(self.random_state)
+        net = _GRUNet(int(self.hidden_size), int(self.num_layers), float(self.dropout))
+        val = _tensor_ds(windows[va], targets[va]) if va is not None else None
+        self.model_ = self._train(net, _tensor_ds(windows[tr], targets[tr]), val, t0, loss_fn=nn.MSELoss(),
+                                  weight_decay=self.weight_decay, grad_clip=1.0)
+        self.series_ = v
+        self.index_ = ts
+        if ts is not None:
+            freq = ts.freq or (pd.DatetimeIndex(ts, freq="infer").freq if len(ts) >= 3 else None)
+            self.freq_ = freq if freq is not None else pd.Series(ts).diff().median()
+        return self
+
+    def _future_index(self, steps: int) -> pd.Index:
+        if self.index_ is None:
+            return pd.RangeIndex(len(self.series_), len(self.series_) + steps)
+        return pd.DatetimeIndex([self.index_[-1] + (i + 1) * self.freq_ for i in range(steps)])
+
+    def _recursive(self, steps: int) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        w = np.diff(self.series_) if self.difference else self.series_
+        hist = list(((w[-self.window_:] - self.mean_) / self.scale_).astype(np.float32))
+        self.model_.to("cpu").eval()
+        with torch.no_grad():                            # one-step calls: the CPU is fastest here
+            for _ in range(steps):
+                x = torch.tensor(hist[-self.window_:], dtype=torch.float32)[None]
+                hist.append(float(self.model_(x)[0]))
+        out = np.asarray(hist[self.window_:], dtype=np.float64) * self.scale_ + self.mean_
+        return self.series_[-1] + np.cumsum(out) if self.difference else out
+
+    def forecast(self, steps: int) -> pd.Series:
+        """Recursive forecast of the next ``steps`` points after the training data, indexed by future time."""
+        if int(steps) < 1:
+            raise ValueError("steps must be >= 1")
+        return pd.Series(self._recursive(int(steps)), index=self._future_index(int(steps)), name="forecast")
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Forecast ``len(X)`` steps after the training data (X = future timestamps), or ``X`` steps if an int."""
+        check_is_fitted(self, "model_")
+        steps = int(X) if isinstance(X, (int, np.integer)) else len(X)
+        return self._recursive(steps)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """R² of the forecast over the horizon right after the training data (``X`` = its timestamps or None)."""
+        y_true = np.asarray(y, dtype=np.float64).ravel()
+        y_pred = self.predict(len(y_true) if X is None else X)
+        return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
+
+
+# ----------------------------------------------------------------------------- registry entries
+
+@register_model(family="deep", modality="tabular", tasks=_TASKS)
+def tabular_mlp(**params: Any) -> TabularMLP:
+    """Multi-layer perceptron on standardised, one-hot encoded features (torch, early stopping)."""
+    return TabularMLP(**params)
+
+
+@register_model(family="deep", modality="tabular", tasks=("anomaly_detection",))
+def tabular_autoencoder(**params: Any) -> TabularAutoencoder:
+    """Dense autoencoder; anomaly score = reconstruction error."""
+    return TabularAutoencoder(**params)
+
+
+@register_model(family="deep", modality="image", tasks=("classification",), pretrained_cfg=pretrained_config(EFFNET))
+def image_effnet_lite0_finetune(**params: Any) -> ImageEffnetLite0Finetune:
+    """EfficientNet-Lite0 (ImageNet) fine-tuned end to end: augmentation, head-first unfreezing, label smoothing."""
+    return ImageEffnetLite0Finetune(**params)
+
+
+@register_model(family="deep", modality="image", tasks=("anomaly_detection",))
+def image_conv_autoencoder(**params: Any) -> ImageConvAutoencoder:
+    """Small convolutional autoencoder; anomaly score = reconstruction error."""
+    return ImageConvAutoencoder(**params)
+
+
+@register_model(family="deep", modality="text", tasks=("classification",), pretrained_cfg=pretrained_config(MINILM))
+def text_minilm_finetune(**params: Any) -> TextMiniLMFinetune:
+    """all-MiniLM-L6-v2 fine-tuned end to end for text classification (transformers)."""
+    return TextMiniLMFinetune(**params)
+
+
+@register_model(family="deep", modality="time_series", tasks=("forecasting",))
+def ts_gru(**params: Any) -> TsGRU:
+    """GRU over sliding windows of the series, recursive multi-step forecasts."""
+    return TsGRU(**params)

@@ -1,0 +1,342 @@
+"""The one training loop of the zoo: every deep model trains through :func:`fit_torch`.
+
+Device choice (CUDA > MPS > CPU, with the reason printed once), bf16 autocast and cuDNN autotuning on CUDA,
+optional ``channels_last``, AdamW + cosine schedule, gradient clipping, early stopping that keeps and restores
+the best weights, a wall-clock time budget, atomic best-checkpoint files and seeding.
+
+A batch is ``(inputs, target)``; ``inputs`` is a tensor (``model(x)``), a tuple (``model(*x)``) or a dict of
+tensors (``model(**x)``); ``target`` goes to ``loss_fn(output, target)`` and may be None.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sized
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+from tqdm.auto import tqdm
+
+from zoo.devices import DeviceChoice, pick_device
+
+__all__ = ["TrainHistory", "fit_torch", "predict_torch", "make_loader", "seed_everything", "resolve_device"]
+
+DeviceLike = Union[DeviceChoice, str, None]
+CHECKPOINT_FILE = "best.pt"
+
+
+@dataclass
+class TrainHistory:
+    """What happened during :func:`fit_torch`. Lists hold one value per epoch run; ``best_epoch`` is 1-based."""
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float | None] = field(default_factory=list)
+    val_metric: list[float | None] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: float | None = None
+    monitor: str = "val_loss"
+    stop_reason: str = "completed"          # "completed" | "patience" | "time_budget"
+    device: str = "cpu"
+    device_reason: str = ""
+    items_per_second: float = 0.0
+    total_seconds: float = 0.0
+    checkpoint: str | None = None
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.train_loss)
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.stop_reason != "completed"
+
+
+def seed_everything(seed: int | None) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) so runs repeat."""
+    if seed is None:
+        return
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(device: DeviceLike) -> DeviceChoice:
+    """A :class:`DeviceChoice` from a choice, a device string or None (auto)."""
+    return device if isinstance(device, DeviceChoice) else pick_device(device)
+
+
+def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, device: DeviceLike = "cpu", *,
+                num_workers: int | None = None, collate_fn: Callable[..., Any] | None = None,
+                drop_last: bool = False) -> DataLoader:
+    """DataLoader with pinned memory on CUDA; worker processes only on CUDA for datasets that do work per item."""
+    cuda = resolve_device(device).is_cuda
+    if num_workers is None:
+        num_workers = 0 if not cuda or isinstance(dataset, TensorDataset) else min(8, max(0, (os.cpu_count() or 1) - 1))
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers, pin_memory=cuda,
+                      collate_fn=collate_fn, drop_last=drop_last, persistent_workers=num_workers > 0)
+
+
+def _to_device(obj: Any, device: str, channels_last: bool) -> Any:
+    if isinstance(obj, torch.Tensor):
+        fmt = torch.channels_last if channels_last and obj.ndim == 4 else torch.preserve_format
+        return obj.to(device, non_blocking=True, memory_format=fmt)
+    if isinstance(obj, dict):
+        return {k: _to_device(v, device, channels_last) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_device(v, device, channels_last) for v in obj)
+    return obj
+
+
+def _split_batch(batch: Any) -> tuple[Any, Any]:
+    if isinstance(batch, (list, tuple)) and len(batch) == 2:
+        return batch[0], batch[1]
+    return batch, None
+
+
+def _call(model: nn.Module, x: Any) -> Any:
+    if isinstance(x, dict):
+        return model(**x)
+    if isinstance(x, (list, tuple)):
+        return model(*x)
+    return model(x)
+
+
+def _n_items(x: Any, y: Any) -> int:
+    for obj in (y, x):
+        if isinstance(obj, torch.Tensor):
+            return int(obj.shape[0])
+        if isinstance(obj, dict):
+            return _n_items(next(iter(obj.values())), None)
+        if isinstance(obj, (list, tuple)) and obj:
+            return _n_items(obj[0], None)
+    return 1
+
+
+def _autocast(device: str) -> Any:
+    if device.startswith("cuda"):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return torch.autocast("cpu", enabled=False)
+
+
+def _len(loader: Any) -> int | None:
+    try:
+        return len(loader) if isinstance(loader, Sized) else None
+    except TypeError:
+        return None
+
+
+def _show_bars(progress: bool) -> bool | None:
+    """tqdm ``disable``: True hides the bars; None lets tqdm hide them when stderr is not a terminal."""
+    return True if not progress else None
+
+
+def _make_optimizer(model: nn.Module, optimizer: Any, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return optimizer
+    params = model.parameters() if optimizer is None else list(optimizer)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
+
+
+def _save_atomic(obj: Any, path: Path) -> None:
+    """``torch.save`` to a temp file in the same folder, then ``os.replace``: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _evaluate(model: nn.Module, loader: Any, loss_fn: Callable[..., torch.Tensor], device: str,
+              channels_last: bool, metric_fn: Callable[[np.ndarray, np.ndarray], float] | None
+              ) -> tuple[float, float | None]:
+    model.eval()
+    total, count, outs, targets = 0.0, 0, [], []
+    with torch.no_grad(), _autocast(device):
+        for batch in loader:
+            x, y = _to_device(_split_batch(batch), device, channels_last)
+            out = _call(model, x)
+            n = _n_items(x, y)
+            total += float(loss_fn(out, y)) * n
+            count += n
+            if metric_fn is not None:
+                outs.append(out.float().cpu().numpy())
+                targets.append(y.cpu().numpy())
+    metric = float(metric_fn(np.concatenate(outs), np.concatenate(targets))) if metric_fn and outs else None
+    return total / max(count, 1), metric
+
+
+def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterable[Any] | None = None, *,
+              loss_fn: Callable[..., torch.Tensor], epochs: int = 10, lr: float = 1e-3, device: DeviceLike = None,
+              time_budget_s: float | None = None, patience: int | None = 3, min_delta: float = 0.0,
+              monitor: str = "val_loss", channels_last: bool = False, progress: bool = True,
+              metric_fn: Callable[[np.ndarray, np.ndarray], float] | None = None, optimizer: Any = None,
+              weight_decay: float = 0.01, scheduler: str | None = "cosine", grad_clip: float | None = None,
+              seed: int | None = 0,
+              on_epoch_end: Callable[[int, nn.Module, TrainHistory], Any] | None = None,
+              checkpoint_dir: str | os.PathLike[str] | None = None) -> TrainHistory:
+    """Train ``model`` in place and leave it holding the best weights seen; returns a :class:`TrainHistory`.
+
+    ``monitor``: ``"val_loss"`` (lower is better) or ``"val_metric"`` (``metric_fn(outputs, targets)``, higher
+    is better); without a validation loader the training loss is monitored. ``patience``: epochs without
+    improvement before stopping (None: never). ``optimizer``: None (AdamW on all parameters), an iterable of
+    parameter groups (AdamW over them) or a ready optimizer. ``scheduler``: ``"cosine"`` (per step) or None.
+    ``time_budget_s``: wall-clock budget for the whole call; after every batch the loop stops if another
+    batch plus the validation pass would not fit, validates, and keeps the best weights (a partial last epoch
+    is fine). ``on_epoch_end(epoch, model, history)`` (epoch 1-based) runs after each epoch, e.g. to unfreeze
+    layers. ``checkpoint_dir``: the best state is also written there as ``best.pt``, atomically.
+    """
+    if monitor not in ("val_loss", "val_metric"):
+        raise ValueError("monitor must be 'val_loss' or 'val_metric'")
+    if monitor == "val_metric" and (metric_fn is None or val_loader is None):
+        raise ValueError("monitor='val_metric' needs metric_fn and a val_loader")
+    start = time.perf_counter()
+    deadline = start + time_budget_s if time_budget_s else math.inf
+    choice = resolve_device(device)
+    dev = choice.device
+    if progress:
+        tqdm.write(f"device: {choice.reason}", file=sys.stderr)
+    seed_everything(seed)
+    if dev.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+    model.to(dev)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    opt = _make_optimizer(model, optimizer, lr, weight_decay)
+    n_batches = _len(train_loader)
+    sched = None
+    if scheduler == "cosine" and n_batches:
+        total_steps = max(1, epochs * n_batches)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps)))
+    elif scheduler not in (None, "none", "cosine"):
+        raise ValueError(f"scheduler must be 'cosine' or None, got {scheduler!r}")
+
+    hist = TrainHistory(device=dev, device_reason=choice.reason,
+                        monitor=monitor if val_loader is not None else "train_loss")
+    best_state: dict[str, torch.Tensor] | None = None
+    bad_epochs, items, train_seconds = 0, 0, 0.0
+    batch_times: list[float] = []
+    val_seconds: float | None = None
+    n_val = _len(val_loader) if val_loader is not None else 0
+    ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
+    bars = _show_bars(progress)
+
+    def est_batch() -> float:
+        recent = batch_times[1:][-20:] or batch_times        # the first batch carries warm-up costs
+        return float(np.mean(recent)) if recent else 0.0
+
+    def est_val() -> float:
+        if val_loader is None:
+            return 0.0
+        return val_seconds if val_seconds is not None else 0.5 * est_batch() * (n_val or 1)
+
+    epoch_bar = tqdm(range(1, epochs + 1), desc="epochs", disable=bars, leave=False, file=sys.stderr)
+    for epoch in epoch_bar:
+        t_epoch = time.perf_counter()
+        if epoch > 1 and t_epoch + est_batch() + est_val() > deadline:
+            hist.stop_reason = "time_budget"
+            break
+        model.train()
+        out_of_time, loss_sum, count = False, 0.0, 0
+        for batch in tqdm(train_loader, total=n_batches, desc=f"epoch {epoch}", disable=bars, leave=False,
+                          file=sys.stderr):
+            t_batch = time.perf_counter()
+            x, y = _to_device(_split_batch(batch), dev, channels_last)
+            with _autocast(dev):
+                loss = loss_fn(_call(model, x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            opt.step()
+            if sched is not None:
+                sched.step()
+            n = _n_items(x, y)
+            loss_sum += float(loss.detach()) * n
+            count += n
+            now = time.perf_counter()
+            batch_times.append(now - t_batch)
+            train_seconds += now - t_batch
+            if now + est_batch() + est_val() > deadline:
+                out_of_time = True
+                break
+        items += count
+        train_loss = loss_sum / max(count, 1)
+        val_loss = val_metric = None
+        if val_loader is not None:
+            t_val = time.perf_counter()
+            val_loss, val_metric = _evaluate(model, val_loader, loss_fn, dev, channels_last, metric_fn)
+            val_seconds = time.perf_counter() - t_val
+        hist.train_loss.append(train_loss)
+        hist.val_loss.append(val_loss)
+        hist.val_metric.append(val_metric)
+        hist.lr.append(float(opt.param_groups[0]["lr"]))
+        hist.epoch_seconds.append(time.perf_counter() - t_epoch)
+        score = {"val_loss": val_loss, "val_metric": val_metric}.get(hist.monitor, train_loss)
+        better = (score is not None and math.isfinite(score) and (
+            hist.best_score is None or (score > hist.best_score + min_delta if hist.monitor == "val_metric"
+                                        else score < hist.best_score - min_delta)))
+        if better:
+            hist.best_score, hist.best_epoch, bad_epochs = float(score), epoch, 0
+            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            if ckpt is not None:
+                _save_atomic({"state_dict": best_state, "epoch": epoch, hist.monitor: score}, ckpt)
+                hist.checkpoint = str(ckpt)
+        else:
+            bad_epochs += 1
+        if progress:
+            msg = f"epoch {epoch}/{epochs}: train_loss {train_loss:.4f}"
+            msg += f", val_loss {val_loss:.4f}" if val_loss is not None else ""
+            msg += f", val_metric {val_metric:.4f}" if val_metric is not None else ""
+            tqdm.write(msg + f" ({hist.epoch_seconds[-1]:.1f} s){' *' if better else ''}", file=sys.stderr)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, model, hist)
+        if out_of_time:
+            hist.stop_reason = "time_budget"
+            break
+        if patience is not None and bad_epochs >= patience and epoch < epochs:
+            hist.stop_reason = "patience"
+            break
+    epoch_bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    hist.items_per_second = items / train_seconds if train_seconds > 0 else 0.0
+    hist.total_seconds = time.perf_counter() - start
+    return hist
+
+
+def predict_torch(model: nn.Module, loader: Iterable[Any], device: DeviceLike = None, *,
+                  channels_last: bool = False, progress: bool = True) -> np.ndarray:
+    """Model outputs (e.g. logits) for every batch of ``loader``, concatenated as float32 numpy.
+
+    Eval mode, no gradients, bf16 autocast on CUDA; a progress bar appears when the loop takes over a second.
+    """
+    dev = resolve_device(device).device
+    model.to(dev)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    model.eval()
+    outs = []
+    with torch.no_grad(), _autocast(dev):
+        for batch in tqdm(loader, total=_len(loader), desc="predict", disable=_show_bars(progress), delay=1.0,
+                          leave=False, file=sys.stderr):
+            x, _ = _split_batch(batch)
+            outs.append(_call(model, _to_device(x, dev, channels_last)).float().cpu().numpy())
+    return np.concatenate(outs) if outs else np.zeros((0,), dtype=np.float32)
