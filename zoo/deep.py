@@ -35,7 +35,8 @@ from zoo.classical import _TabularMixin, _preprocessor, _timestamps
 from zoo.images import as_image_list, to_rgb_array
 from zoo.registry import register_model
 from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch, resolve_device, seed_everything
-from zoo.weights import EFFNET, MINILM, create_timm_backbone, minilm_dir, pretrained_config, timm_data_config
+from zoo.weights import (EFFNET, MINILM, WeightsNotFoundError, create_timm_backbone, hub_online, minilm_dir,
+                         pretrained_config, timm_data_config)
 
 ensure_torchvision_ops()  # before anything imports timm / transformers (torchvision may lack its compiled ops)
 
@@ -467,12 +468,13 @@ class ImageEffnetLite0Finetune(_ClassifierMixin, ClassifierMixin, _TorchEstimato
 
     _channels_last = True
 
-    def __init__(self, *, image_size: int = 128, epochs: int = 3, batch_size: int = 32, lr: float = 1e-3,
-                 backbone_lr_scale: float = 0.1, weight_decay: float = 0.01, freeze_epochs: int = 1,
+    def __init__(self, *, backbone: str = EFFNET, image_size: int = 128, epochs: int = 3, batch_size: int = 32,
+                 lr: float = 1e-3, backbone_lr_scale: float = 0.1, weight_decay: float = 0.01, freeze_epochs: int = 1,
                  label_smoothing: float = 0.1, drop_rate: float = 0.2, augment: bool = True,
                  patience: int | None = 3, weights_path: str | None = None, device: str | None = None,
                  time_budget_s: float | None = None, random_state: int | None = 0, verbose: bool = True,
                  val_fraction: float = 0.15) -> None:
+        self.backbone = backbone
         self.image_size = image_size
         self.epochs = epochs
         self.batch_size = batch_size
@@ -514,7 +516,7 @@ class ImageEffnetLite0Finetune(_ClassifierMixin, ClassifierMixin, _TorchEstimato
         if len(codes) != len(items):
             raise ValueError(f"{len(items)} images but {len(codes)} labels")
         seed_everything(self.random_state)
-        net = create_timm_backbone(EFFNET, num_classes=len(self.classes_), weights_path=self.weights_path,
+        net = create_timm_backbone(self.backbone, num_classes=len(self.classes_), weights_path=self.weights_path,
                                    drop_rate=self.drop_rate)
         head_layer = net.get_classifier()           # timm's init gives 2-class heads huge logits: start small
         nn.init.normal_(head_layer.weight, std=0.01)
@@ -684,10 +686,12 @@ class TextMiniLMFinetune(_ClassifierMixin, ClassifierMixin, _TorchEstimator):
     ``max_length`` tokens). ``lr=5e-5`` suits a few thousand texts; tiny sets need more (e.g. 3e-4).
     """
 
-    def __init__(self, *, max_length: int = 128, epochs: int = 2, batch_size: int = 16, lr: float = 5e-5,
+    def __init__(self, *, model_id: str | None = None, max_length: int = 128, epochs: int = 2, batch_size: int = 16,
+                 lr: float = 5e-5,
                  weight_decay: float = 0.01, grad_clip: float | None = 1.0, patience: int | None = 2,
                  weights_path: str | None = None, device: str | None = None, time_budget_s: float | None = None,
                  random_state: int | None = 0, verbose: bool = True, val_fraction: float = 0.15) -> None:
+        self.model_id = model_id
         self.max_length = max_length
         self.epochs = epochs
         self.batch_size = batch_size
@@ -713,9 +717,14 @@ class TextMiniLMFinetune(_ClassifierMixin, ClassifierMixin, _TorchEstimator):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        path = minilm_dir(self.weights_path)
+        path = self.weights_path or self.model_id if self.model_id else minilm_dir(self.weights_path)
         seed_everything(self.random_state)
-        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+        try:
+            self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+        except OSError:
+            raise WeightsNotFoundError(
+                f"no weights for {path!r}: not a local folder, not in the Hugging Face cache, and the hub is "
+                f"{'offline' if not hub_online() else 'unreachable'}; pass weights_path=... or go online") from None
         level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
         hf_logging.set_verbosity_error()           # "newly initialized classifier" is expected here
         hf_logging.disable_progress_bar()

@@ -77,7 +77,9 @@ def _cached(key: tuple[Any, ...], load: Any) -> Any:
 def _progress(total: int, desc: str, verbose: bool) -> Any:
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit="item", disable=not verbose or total == 0, leave=False)
+    # None: tqdm hides the bar when stderr is not a terminal; delay: only loops longer than a second show one
+    return tqdm(total=total, desc=desc, unit="item", disable=(not verbose or total == 0) or None, leave=False,
+                delay=1.0)
 
 
 def _resolve_device(device: str | None) -> str:

@@ -152,9 +152,34 @@ def create_model(name: str, **params: Any) -> Any:
     return info.entry(**params)
 
 
+# The wider zoo: any timm image model or Hugging Face text model by name, fine-tuned like the defaults.
+_PREFIXED = {
+    "timm/": ("zoo.deep", "ImageEffnetLite0Finetune", "backbone", "image",
+              "timm model {id} fine-tuned with a new head (weights: local path, HF cache, or the hub when online)"),
+    "hf/": ("zoo.deep", "TextMiniLMFinetune", "model_id", "text",
+            "Hugging Face model {id} fine-tuned for sequence classification (local path, HF cache, or the hub)"),
+}
+
+
+def _prefixed(name: str) -> ModelInfo | None:
+    for prefix, (module, cls, param, modality, text) in _PREFIXED.items():
+        if name.startswith(prefix) and len(name) > len(prefix):
+            ident = name[len(prefix):]
+
+            def entry(_cls: str = cls, _param: str = param, _id: str = ident, _module: str = module, **params: Any):
+                return getattr(importlib.import_module(_module), _cls)(**{_param: _id, **params})
+
+            return ModelInfo(name=name, family="deep", modality=modality, tasks=("classification",),
+                             description=text.format(id=ident), module=module, entry=entry)
+    return None
+
+
 def _load(name: str) -> ModelInfo:
     if name in _REGISTRY:
         return _REGISTRY[name]
+    prefixed = _prefixed(name)
+    if prefixed is not None:
+        return prefixed
     module = _ENTRY_MODULES.get(name)
     if module is None:
         raise UnknownModelError(name, list_models())

@@ -15,7 +15,6 @@ Converted files are cached in ``$ML_ADVISOR_CACHE`` (default
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import importlib
 import os
@@ -102,23 +101,10 @@ def cache_dir() -> Path:
     return Path(os.environ.get("ML_ADVISOR_CACHE") or Path.home() / ".cache" / "ml-advisor").expanduser()
 
 
-@functools.lru_cache(maxsize=1)
-def _hub_reachable() -> bool:
-    import socket
-
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=2).close()
-    except OSError:
-        return False
-    return True
-
-
 def hub_online() -> bool:
-    """True unless an offline env var is set or huggingface.co is unreachable."""
+    """False when an offline flag is set (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE, ML_ADVISOR_OFFLINE)."""
     flags = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ML_ADVISOR_OFFLINE")
-    if any(os.environ.get(f, "").strip().lower() in {"1", "true", "yes", "on"} for f in flags):
-        return False
-    return _hub_reachable()
+    return not any(os.environ.get(f, "").strip().lower() in {"1", "true", "yes", "on"} for f in flags)
 
 
 def _local_path(name: str, weights_path: str | os.PathLike[str] | None) -> Path | None:
@@ -243,11 +229,20 @@ def create_timm_backbone(
                 raise
             path = None
     else:
+        if not timm.is_model(name):
+            close = timm.list_models(f"*{name.split('.')[0][:12]}*")[:5]
+            raise ValueError(f"timm has no model {name!r}" + (f"; close: {', '.join(close)}" if close else ""))
         path = _local_path(name, weights_path)
-        if path is None and not hub_online():
-            raise _missing(name)
     overlay = {"pretrained_cfg_overlay": dict(file=str(path))} if path is not None else {}
-    return timm.create_model(name, pretrained=True, num_classes=num_classes, **overlay, **kw)
+    try:
+        return timm.create_model(name, pretrained=True, num_classes=num_classes, **overlay, **kw)
+    except (OSError, RuntimeError) as exc:  # not in the Hugging Face cache, and the hub is offline or unreachable
+        if path is not None:
+            raise
+        where = "the hub is offline" if not hub_online() else f"the hub could not be reached ({type(exc).__name__})"
+        raise WeightsNotFoundError(
+            f"no {name} weights found: not in ${env_var(name)}, not in the Hugging Face cache, and {where}; "
+            "pass weights_path=... (or resources.weights_path) or download them once while online") from None
 
 
 def timm_data_config(model: Any, **overrides: Any) -> dict[str, Any]:
