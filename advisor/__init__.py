@@ -1,7 +1,18 @@
 """ml-advisor: classical ML, deep learning, or both? An explained recommendation from a project descriptor."""
 
+from typing import Any
+
+from advisor.engine import recommend
 from advisor.recommendation import Recommendation
 from advisor.schema import DescriptorError, ProjectDescriptor, load_descriptor
-from advisor.engine import recommend
 
-__all__ = ["DescriptorError", "ProjectDescriptor", "Recommendation", "load_descriptor", "recommend"]
+__all__ = ["DescriptorError", "ProjectDescriptor", "Recommendation", "load_descriptor", "recommend",
+           "render_report"]
+
+
+def __getattr__(name: str) -> Any:
+    """`render_report` loads jinja2 and the templates only when asked for."""
+    if name == "render_report":
+        from advisor.report import render_report
+        return render_report
+    raise AttributeError(f"module 'advisor' has no attribute {name!r}")

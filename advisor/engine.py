@@ -289,8 +289,12 @@ def recommend(descriptor: "ProjectDescriptor | Mapping[str, Any] | str", measure
         scores={a: outcome.scores[a] for a in APPROACHES},
         excluded=dict(outcome.excluded),
         confidence=_confidence(outcome), why=_why(outcome),
-        trace=[TraceEntry(id=r.id, factor=r.factor, section=r.section, effect=r.effect_text(), reason=r.reason)
-               for r in outcome.fired],
+        trace=[TraceEntry(id=f"measured.{note.split()[0].split('.')[-1]}", factor="dataset_size",
+                          section="Difference 2: Data Requirements", effect=note.split(" measured")[0],
+                          reason="Not declared in the descriptor: counted from data.path before the rules ran.")
+               for note in measured or []]
+              + [TraceEntry(id=r.id, factor=r.factor, section=r.section, effect=r.effect_text(), reason=r.reason)
+                 for r in outcome.fired],
         risks=_risks(outcome, pick), alternatives=alternatives,
         counterfactuals=counterfactuals(base, pick),
         estimates=[estimate(a, _model_for(a, outcome.architecture[a], facts), facts) for a in live],
