@@ -31,7 +31,7 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from zoo._compat import ensure_torchvision_ops
-from zoo.classical import _TabularMixin, _preprocessor, _timestamps
+from zoo.classical import _as_texts, _preprocessor, _TabularMixin, _timestamps
 from zoo.images import as_image_list, to_rgb_array
 from zoo.registry import register_model
 from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch, resolve_device, seed_everything
@@ -633,16 +633,6 @@ class ImageConvAutoencoder(_AnomalyMixin, OutlierMixin, _TorchEstimator):
 
 
 # ----------------------------------------------------------------------------- text
-
-def _as_texts(X: Any) -> list[str]:
-    if isinstance(X, str):
-        raise ValueError("expected a sequence of strings, got a single string")
-    if isinstance(X, pd.DataFrame):
-        if X.shape[1] != 1:
-            raise ValueError(f"expected a single text column, got {X.shape[1]} columns")
-        X = X.iloc[:, 0]
-    return ["" if pd.isna(v) else str(v) for v in (X.tolist() if hasattr(X, "tolist") else list(X))]
-
 
 class _TextDataset(Dataset):
     def __init__(self, texts: list[str], labels: np.ndarray | None) -> None:
