@@ -25,6 +25,9 @@ demo: $(STAMP)
 	$(BIN)/advisor recommend $(DEMO)
 	$(BIN)/advisor train $(DEMO) --out runs/demo
 	$(BIN)/advisor predict runs/demo examples/data/demo_images | head -5
+	@echo
+	@echo "== measured, not argued: classical vs hybrid on the same photos, learning curves at 10% and 25% of the data"
+	$(BIN)/advisor compare $(DEMO) --families classical,hybrid --sizes 0.1,0.25 --seeds 1 --out runs/demo-compare --quiet
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -210,3 +210,66 @@ def roc_chart(fpr: Sequence[float], tpr: Sequence[float], *, label: str, width: 
              f'<text x="12" y="{top + size / 2}" text-anchor="middle" class="axis" '
              f'transform="rotate(-90 12 {top + size / 2})">true positive rate</text>']
     return _svg(width, top + size + 38, body, label)
+
+
+# --- learning curves for `advisor compare` (log-scale x, one line per family, a spread band) ---
+def curve_chart(series: Sequence[tuple[str, str, Sequence[float], Sequence[float], Sequence[float], Sequence[float]]],
+                *, label: str, x_label: str, y_label: str, markers: Sequence[tuple[float, str]] = (),
+                width: int = 640, height: int = 300) -> Markup:
+    """(name, colour, xs, means, lows, highs) per line over a log x axis; the band spans lows..highs."""
+    series = [s for s in series if len(s[2]) and len(s[2]) == len(s[3]) and all(x > 0 for x in s[2])]
+    if not series:
+        return Markup("")
+    xs_all = sorted({float(x) for s in series for x in s[2]})
+    ys_all = [float(v) for s in series for v in (*s[3], *s[4], *s[5]) if v is not None and math.isfinite(float(v))]
+    if not ys_all:
+        return Markup("")
+    lx_lo, lx_hi = math.log10(xs_all[0]), math.log10(xs_all[-1])
+    pad = (lx_hi - lx_lo) * 0.06 or 0.5
+    lx_lo, lx_hi = lx_lo - pad, lx_hi + pad
+    lo, hi = min(ys_all), max(ys_all)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.05, hi + 0.05
+    yt = nice_ticks(lo, hi, 5)
+    lo, hi = min(lo, yt[0]), max(hi, yt[-1])
+    left, right, top, bottom = 56, 16, 30, 40
+    pw, ph = width - left - right, height - top - bottom
+    fx = lambda v: left + (math.log10(v) - lx_lo) / (lx_hi - lx_lo) * pw  # noqa: E731
+    fy = lambda v: top + ph - (v - lo) / (hi - lo) * ph  # noqa: E731
+    body = []
+    for t in yt:
+        body.append(f'<line x1="{left}" x2="{left + pw}" y1="{fy(t):.1f}" y2="{fy(t):.1f}" stroke="{GRID}"/>'
+                    f'<text x="{left - 6}" y="{fy(t) + 4:.1f}" text-anchor="end" class="tick">{_e(_num(t))}</text>')
+    last = -1e9
+    for x in xs_all:                                           # ticks at the measured sizes (log axis)
+        if fx(x) - last >= 34:
+            body.append(f'<line x1="{fx(x):.1f}" x2="{fx(x):.1f}" y1="{top}" y2="{top + ph}" stroke="{GRID}" '
+                        f'stroke-dasharray="2 3"/><text x="{fx(x):.1f}" y="{top + ph + 16}" text-anchor="middle" '
+                        f'class="tick">{_e(_num(x))}</text>')
+            last = fx(x)
+    body.append(f'<text x="{left + pw / 2:.1f}" y="{height - 4}" text-anchor="middle" class="axis">{_e(x_label)}'
+                f'</text><text x="12" y="{top + ph / 2:.1f}" text-anchor="middle" class="axis" '
+                f'transform="rotate(-90 12 {top + ph / 2:.1f})">{_e(y_label)}</text>')
+    for x, text in markers:
+        if xs_all[0] <= x <= xs_all[-1]:
+            body.append(f'<line x1="{fx(x):.1f}" x2="{fx(x):.1f}" y1="{top}" y2="{top + ph}" stroke="{MUTED}" '
+                        f'stroke-dasharray="4 4"/><text x="{fx(x) + 4:.1f}" y="{top + 10}" class="tick">'
+                        f'{_e(text)}</text>')
+    for k, (name, colour, xs, ys, lows, highs) in enumerate(series):
+        pts = [(fx(float(x)), fy(float(y))) for x, y in zip(xs, ys)]
+        band = [(fx(float(x)), fy(float(h))) for x, h in zip(xs, highs)]
+        band += [(fx(float(x)), fy(float(lw))) for x, lw in reversed(list(zip(xs, lows)))]
+        if len(pts) > 1:
+            body.append(f'<path d="M{" L".join(f"{a:.1f},{b:.1f}" for a, b in band)} Z" fill="{colour}" '
+                        f'fill-opacity="0.14" stroke="none"/>')
+        else:
+            body.append(f'<line x1="{band[0][0]:.1f}" x2="{band[1][0]:.1f}" y1="{band[0][1]:.1f}" '
+                        f'y2="{band[1][1]:.1f}" stroke="{colour}" stroke-opacity="0.5" stroke-width="6"/>')
+        path = " ".join(f"{'M' if i == 0 else 'L'}{a:.1f},{b:.1f}" for i, (a, b) in enumerate(pts))
+        body.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2.2"/>')
+        body += [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{colour}"><title>{_e(name)}: n={_e(_num(float(x)))}'
+                 f', {_e(_num(float(y)))}</title></circle>' for (a, b), x, y in zip(pts, xs, ys)]
+        lx = left + k * 160
+        body.append(f'<rect x="{lx}" y="8" width="12" height="4" rx="1" fill="{colour}"/>'
+                    f'<text x="{lx + 17}" y="14" class="tick">{_e(name)}</text>')
+    return _svg(width, height, body, label)

@@ -1,4 +1,4 @@
-"""The `advisor` command line: recommend, ask, rules, schema, train, predict, report."""
+"""The `advisor` command line: recommend, ask, rules, schema, train, compare, predict, report."""
 
 from __future__ import annotations
 
@@ -137,6 +137,49 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     click.echo(f"run folder: {run_dir}")
     if report:
         click.echo(f"report: {_report(run_dir, run_dir / 'report.html')}")
+
+
+# --- advisor compare (advisor.compare): classical vs hybrid vs deep on the user's data ---
+@cli.command("compare")
+@click.argument("descriptor", metavar="DESCRIPTOR.yaml")
+@click.option("--data", "data", help="Data path (overrides data.path).")
+@click.option("--out", "out", type=click.Path(file_okay=False), help="Folder to write (default runs/NAME-compare).")
+@click.option("--families", default="classical,deep,hybrid", show_default=True,
+              help="Comma-separated families to compare.")
+@click.option("--sizes", default="0.1,0.25,0.5,1.0", show_default=True,
+              help="Training-set fractions for the learning curves; the largest fills the table.")
+@click.option("--seeds", default=str(2), show_default=True, help="Seeds per size (mean ± spread).")
+@click.option("--time-budget", type=float,
+              help="Minutes for all runs together (overrides resources.time_budget_minutes).")
+@click.option("--device", help="auto (default), cpu, cuda, cuda:N or mps.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], families: str, sizes: str, seeds: str,
+                time_budget: Optional[float], device: Optional[str], quiet: bool) -> None:
+    """Measure classical vs hybrid vs deep on the data: a side-by-side table, learning curves, an HTML report."""
+    from advisor.compare import CompareError, compare_run, format_table, parse_families, parse_sizes
+    from advisor.train import TrainError
+
+    try:
+        fams, fracs = parse_families(families), parse_sizes(sizes)
+        if not seeds.strip().isdigit() or int(seeds) < 1:
+            raise CompareError(f"--seeds: {seeds!r} must be a whole number ≥ 1")
+    except CompareError as exc:
+        _fail(str(exc))
+    if time_budget is not None and time_budget <= 0:
+        _fail(f"--time-budget: {time_budget:g} must be a positive number of minutes")
+    desc, rec = _load(descriptor, data)
+    click.echo(f"advisor: {rec.approach} / {rec.architecture} → '{rec.model}'; comparing {', '.join(fams)}", err=True)
+    run_dir = Path(out or Path("runs") / f"{desc.name}-compare")
+    try:
+        result = compare_run(desc, rec, out=run_dir, families=fams, sizes=fracs, seeds=int(seeds),
+                             time_budget_minutes=time_budget, device=device, quiet=quiet,
+                             echo=lambda line: click.echo(line, err=True))
+    except (CompareError, TrainError, ValueError, FileNotFoundError, ImportError) as exc:
+        _fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    except OSError as exc:
+        _fail(f"{exc.filename or run_dir}: {exc.strerror or exc}")
+    click.echo(format_table(result))
+    click.echo(f"report: {_report(run_dir, run_dir / 'report.html')}")
 
 
 @cli.command("predict")

@@ -27,6 +27,7 @@ PIECES = (
     ("explain", "explain.json", "feature importance, rules, saliency maps and misclassified examples"),
     ("run", "run.json", "library versions and the seed"),
 )
+COMPARE_PIECE = ("compare", "compare.json", "the family comparison and learning curves (`advisor compare`)")
 _B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _WHY = re.compile(r"^(.*?)\s*\[([\w.\-]+)\]$", re.S)
 
@@ -43,7 +44,7 @@ def load_run(folder: Union[str, Path]) -> dict[str, Any]:
     if not folder.is_dir():
         raise ReportError(f"{folder}: no such run folder")
     result: dict[str, Any] = {"_source": str(folder), "_problems": []}
-    for key, name, _ in PIECES:
+    for key, name, _ in (*PIECES, COMPARE_PIECE):
         path = folder / name
         if not path.is_file():
             continue
@@ -52,7 +53,7 @@ def load_run(folder: Union[str, Path]) -> dict[str, Any]:
             result[key] = yaml.safe_load(text) if name.endswith(".yaml") else json.loads(text)
         except (OSError, ValueError, yaml.YAMLError) as exc:
             result["_problems"].append(f"{name}: unreadable ({str(exc).splitlines()[0][:120]})")
-    if not any(k in result for k, _, _ in PIECES):
+    if not any(k in result for k, _, _ in (*PIECES, COMPARE_PIECE)):
         raise ReportError(f"{folder}: not a run folder (none of {', '.join(n for _, n, _ in PIECES)} found)")
     return result
 
@@ -160,7 +161,8 @@ def _recommendation(rec: Optional[Mapping[str, Any]]) -> Optional[dict[str, Any]
     }
 
 
-def _costs(rec: Optional[Mapping[str, Any]], metrics: Optional[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
+def _costs(rec: Optional[Mapping[str, Any]], metrics: Optional[Mapping[str, Any]],
+           compare: Optional[Mapping[str, Any]] = None) -> Optional[dict[str, Any]]:
     if not rec:
         return None
     family = (metrics or {}).get("family")
@@ -178,6 +180,11 @@ def _costs(rec: Optional[Mapping[str, Any]], metrics: Optional[Mapping[str, Any]
                 summary = (f"The {family} estimate was ~{_minutes(est)}; training took {_seconds(measured_s)} "
                            f"on {metrics.get('device', '?')} ({ratio:.2g}× the estimate"
                            f"{', well within it' if ratio < 0.5 else ', about as estimated' if ratio < 2 else ''}).")
+        measured_row = (compare or {}).get(e.get("approach"))
+        if isinstance(measured_row, Mapping) and measured_row.get("status") == "measured":
+            row.update(measured=_seconds(measured_row.get("train_seconds")) + (
+                f" on {measured_row.get('size', 1):.0%} of the data" if measured_row.get("size", 1) < 1 else ""),
+                trained=bool(measured_row.get("predicted")))
         rows.append(row)
     return {"rows": rows, "summary": summary, "trained_model": (metrics or {}).get("model")}
 
@@ -369,6 +376,51 @@ def _environment(metrics: Optional[Mapping[str, Any]], run: Optional[Mapping[str
     return {"facts": facts, "versions": versions}
 
 
+# ----------------------------------------------------------------------------- comparison (`advisor compare`)
+
+def _comparison(cmp: Optional[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
+    """compare.json → the table rows, agreement, learning-curve chart, crossover and skipped runs, as strings."""
+    if not isinstance(cmp, Mapping) or "metric" not in cmp:
+        return None
+    from advisor.compare import LABELS, table_rows
+
+    metric = cmp["metric"]
+    curves = (cmp.get("learning_curves") or {}).get("families") or {}
+    series, points = [], []
+    for fam, pts in curves.items():
+        ok = [p for p in pts if p.get("mean") is not None]
+        series.append((fam, charts.APPROACH_COLORS.get(fam, "#64748b"), [p["n_train"] for p in ok],
+                       [p["mean"] for p in ok], [p["min"] for p in ok], [p["max"] for p in ok]))
+        points += [{"family": fam, "n_train": _num(p["n_train"]), "size": f"{p['size']:.0%}", "seeds": p["seeds"],
+                    "mean": _num(p.get("mean")), "spread": f"{_num(p.get('min'))} – {_num(p.get('max'))}",
+                    "std": _num(p.get("std"))} for p in pts]
+    cross = (cmp.get("crossover") or {}).get("by_family") or {}
+    markers = [(c["n_train"], f"{fam} overtakes") for fam, c in cross.items()
+               if c.get("status") == "inside" and isinstance(c.get("n_train"), (int, float))]
+    agreement = cmp.get("agreement") or {}
+    b = cmp.get("budget") or {}
+    data = cmp.get("data") or {}
+    return {
+        "rows": table_rows(dict(cmp)), "metric_keys": [(k, LABELS.get(k, k)) for k in metric.get("shown", [])],
+        "metric_label": metric.get("label", ""), "verdict": agreement.get("verdict", ""),
+        "agreement": agreement.get("text", ""), "predicted": (cmp.get("predicted") or {}).get("family", ""),
+        "chart": charts.curve_chart(series, label=f"Learning curves: held-out {metric.get('label', '')} vs "
+                                    "training-set size (mean over seeds; band = min to max)",
+                                    x_label="training items (log scale)", y_label=metric.get("label", ""),
+                                    markers=markers, width=880, height=320),
+        "points": points, "crossover": (cmp.get("crossover") or {}).get("summary", ""),
+        "crossovers": [c.get("text", "") for c in cross.values()],
+        "skipped": [(s.get("family", ""), s.get("reason", "")) for s in cmp.get("skipped") or []],
+        "facts": [("held-out test items", _num(data.get("test"))), ("training split", _num(data.get("train"))),
+                  ("split seed", _num(data.get("split_seed"))), ("seeds per size", _num(cmp.get("seeds"))),
+                  ("sizes", ", ".join(f"{x:.0%}" for x in cmp.get("sizes") or [])),
+                  ("runs", f"{_num(b.get('runs'))} measured, {_num(b.get('runs_skipped'))} skipped"),
+                  ("wall time", _seconds(b.get("used_seconds"))),
+                  ("time budget", _minutes(b.get("minutes")) if b.get("minutes") else "none")],
+        "direction": "higher is better" if metric.get("higher_is_better", True) else "lower is better",
+    }
+
+
 # ----------------------------------------------------------------------------- entry points
 
 def build_context(result: Union[str, Path, Mapping[str, Any]]) -> dict[str, Any]:
@@ -378,7 +430,10 @@ def build_context(result: Union[str, Path, Mapping[str, Any]]) -> dict[str, Any]
     explain, run = data.get("explain") or {}, data.get("run")
     if not isinstance(explain, Mapping):
         explain = {}
-    is_run = bool(metrics) or "_source" in data
+    comparison = _comparison(data.get("compare"))                      # `advisor compare` result
+    if comparison and not run:
+        run = {"versions": data["compare"].get("versions"), "finished": data["compare"].get("finished")}
+    is_run = (bool(metrics) or "_source" in data) and not comparison
     missing = [f"{name} — {what}" for key, name, what in PIECES if not data.get(key)] if is_run else []
     name = (rec or {}).get("name") or (desc or {}).get("name") or Path(str(data.get("_source", "run"))).name
     headline: list[tuple[str, str]] = []
@@ -393,6 +448,9 @@ def build_context(result: Union[str, Path, Mapping[str, Any]]) -> dict[str, Any]
                 headline.append((label, _num(metrics[key], d)))
                 break
         headline.append(("training time", _seconds(metrics.get("train_seconds"))))
+    if comparison:
+        headline += [("measured best", (data["compare"].get("agreement") or {}).get("best") or "—"),
+                     ("measurement", comparison["verdict"] or "—")]
     try:
         from importlib.metadata import version
 
@@ -400,11 +458,13 @@ def build_context(result: Union[str, Path, Mapping[str, Any]]) -> dict[str, Any]
     except Exception:  # noqa: BLE001 - not installed (running from a checkout)
         advisor_version = ""
     return {
-        "title": name, "kind": "run" if is_run else "recommendation", "advisor_version": advisor_version,
+        "title": name, "kind": "compare" if comparison else "run" if is_run else "recommendation",
+        "advisor_version": advisor_version, "comparison": comparison,
         "generated": time.strftime("%Y-%m-%d %H:%M"), "source": data.get("_source", ""),
         "missing": missing, "problems": data.get("_problems", []), "headline": headline,
         "approach": (rec or {}).get("approach", ""),
-        "descriptor": _descriptor(desc), "rec": _recommendation(rec), "costs": _costs(rec, metrics),
+        "descriptor": _descriptor(desc), "rec": _recommendation(rec),
+        "costs": _costs(rec, metrics, data.get("compare")),
         "curves": _curves(metrics), "metrics": _metrics(metrics, explain),
         "interp": _interpretability(explain, metrics) if is_run else None,
         "gallery": _gallery(explain, metrics), "env": _environment(metrics, run, rec, explain),

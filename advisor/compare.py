@@ -1,0 +1,521 @@
+"""`advisor compare`: classical vs hybrid vs deep on the user's own data, side by side, with learning curves.
+
+The measured evidence behind a recommendation. Every family is trained on stratified subsamples of one training
+split (several sizes, several seeds) and scored on the same full held-out split; the result says whether the
+measurement agrees with the advisor's pick and where (if anywhere) a network overtakes the classical model.
+Uses only the zoo's public API; a time budget is shared across all runs (cheap families first, the slowest
+family stopped first when the estimated cost of what is left would exceed it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+
+import yaml
+
+from advisor.atomic import write_text_atomic
+from advisor.recommendation import Recommendation
+from advisor.schema import ProjectDescriptor
+from advisor.train import check_trainable
+
+if TYPE_CHECKING:
+    import numpy as np
+
+FAMILY_ORDER = ("classical", "hybrid", "deep")      # cheapest first: the order runs are made in
+DEFAULT_SIZES = (0.1, 0.25, 0.5, 1.0)
+DEFAULT_SEEDS = 2
+SPLIT_SEED = 0
+MIN_PER_CLASS = 2
+# task -> metrics shown (the first is the one that decides), whether higher is better
+METRICS: dict[str, tuple[tuple[str, ...], bool]] = {
+    "classification": (("macro_f1", "accuracy", "roc_auc"), True),
+    "regression": (("r2", "mae", "rmse"), True),
+    "forecasting": (("mae", "rmse", "r2"), False),
+    "anomaly_detection": (("roc_auc", "f1_anomaly"), True),
+}
+LABELS = {"macro_f1": "macro F1", "accuracy": "accuracy", "roc_auc": "ROC AUC", "r2": "R²", "mae": "MAE",
+          "rmse": "RMSE", "f1_anomaly": "F1 (anomaly)"}
+
+
+class CompareError(ValueError):
+    """The comparison cannot start; the message is one line."""
+
+
+# ----------------------------------------------------------------------------- arguments
+
+def parse_families(text: str) -> list[str]:
+    """'classical,deep' → ['classical', 'deep'] in run order (cheapest first); unknown names are an error."""
+    names = [t.strip().lower() for t in (text or "").split(",") if t.strip()]
+    bad = [n for n in names if n not in FAMILY_ORDER]
+    if bad or not names:
+        raise CompareError(f"--families: {text!r} is not a comma-separated list of {', '.join(FAMILY_ORDER)}")
+    return [f for f in FAMILY_ORDER if f in names]
+
+
+def parse_sizes(text: str) -> list[float]:
+    """'0.5,0.1' → [0.1, 0.5]: fractions of the training split in (0, 1]; the largest one fills the table."""
+    try:
+        sizes = [float(t) for t in (text or "").split(",") if t.strip()]
+    except ValueError:
+        sizes = []
+    if not sizes or any(not (0 < s <= 1) or not math.isfinite(s) for s in sizes):
+        raise CompareError(f"--sizes: {text!r} must be comma-separated fractions of the training split in (0, 1], "
+                           "e.g. 0.1,0.25,0.5,1.0")
+    return sorted(set(sizes))
+
+
+def choose_models(rec: Recommendation, families: Sequence[str], task: str,
+                  modality: str) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """Family → zoo model (the pick for its own family, the alternatives' for the others); the rest skipped."""
+    import zoo
+
+    named = {rec.approach: rec.model, **{a.approach: a.model for a in rec.alternatives if a.model}}
+    picks: dict[str, str] = {}
+    skipped: dict[str, dict[str, Any]] = {}
+    for fam in families:
+        name = named.get(fam)
+        if fam in rec.excluded:
+            skipped[fam] = {"model": name, "reason": f"not applicable: {rec.excluded[fam]}"}
+            continue
+        if not name:
+            skipped[fam] = {"model": None, "reason": f"the advisor names no {fam} model for {modality} {task}"}
+            continue
+        try:
+            info = zoo.model_info(name)
+        except (ValueError, ImportError) as exc:
+            skipped[fam] = {"model": name, "reason": f"not trainable here: {str(exc).splitlines()[0]}"}
+            continue
+        if task not in info.tasks or info.modality not in (modality, "tabular" if modality == "time_series" else ""):
+            skipped[fam] = {"model": name, "reason": f"'{name}' is for {info.modality} {', '.join(info.tasks)}"}
+            continue
+        picks[fam] = name
+    return picks, skipped
+
+
+# ----------------------------------------------------------------------------- pieces (pure, tested)
+
+def subsample(y: Optional[np.ndarray], n: int, fraction: float, seed: int, task: str) -> np.ndarray:
+    """Indices of a `fraction` of n items: stratified (≥ 2 per class) for classification, latest for forecasting."""
+    import numpy as np
+
+    if fraction >= 1:
+        return np.arange(n)
+    k = max(MIN_PER_CLASS, int(round(n * fraction)))
+    if task == "forecasting":
+        return np.arange(max(n - k, 0), n)
+    rng = np.random.default_rng(seed)
+    if task != "classification" or y is None:
+        return np.sort(rng.choice(n, size=min(k, n), replace=False))
+    parts = []
+    for label in sorted(set(y.tolist()), key=str):
+        idx = np.flatnonzero(y == label)
+        take = min(len(idx), max(MIN_PER_CLASS, int(round(len(idx) * fraction))))
+        parts.append(rng.choice(idx, size=take, replace=False))
+    return np.sort(np.concatenate(parts))
+
+
+def _line(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
+    import numpy as np
+
+    slope, intercept = np.polyfit(np.asarray(x, float), np.asarray(y, float), 1)
+    return float(slope), float(intercept)
+
+
+def crossover(n: Sequence[float], base: Sequence[float], other: Sequence[float], *, higher_is_better: bool = True,
+              tail: int = 3, max_factor: float = 1000.0) -> dict[str, Any]:
+    """Smallest training size where `other` overtakes `base` (metric means per size `n`, ascending).
+
+    Inside the measured range: linear interpolation on log(size). Never ahead: lines fitted on log(size) vs
+    metric over the last `tail` points are solved for their meeting point ("extrapolated"), unless the gap is
+    not closing or would need more than `max_factor` × the data ("none").
+    """
+    sign = 1.0 if higher_is_better else -1.0
+    pts = [(float(a), float(b), float(c)) for a, b, c in zip(n, base, other) if a > 0 and None not in (b, c)]
+    if not pts:
+        return {"status": "none", "n_train": None, "text": "no size measured for both"}
+    xs = [math.log(a) for a, _, _ in pts]
+    gap = [sign * (c - b) for _, b, c in pts]
+    behind = "" if gap[-1] > 0 else f", but is behind again at the largest size (n={pts[-1][0]:,.0f})"
+    if gap[0] > 0:
+        return {"status": "below_range", "n_train": pts[0][0], "holds": not behind,
+                "text": f"ahead from the smallest size measured (n={pts[0][0]:,.0f}; the crossover lies below "
+                        f"it){behind}"}
+    for i in range(1, len(pts)):
+        if gap[i] > 0 >= gap[i - 1]:
+            t = -gap[i - 1] / (gap[i] - gap[i - 1])
+            at = math.exp(xs[i - 1] + t * (xs[i] - xs[i - 1]))
+            return {"status": "inside", "n_train": at, "holds": not behind,
+                    "text": f"overtakes at n≈{at:,.0f} (interpolated){behind}"}
+    k = min(tail, len(pts))
+    if k < 2:
+        return {"status": "none", "n_train": None, "text": "no crossover at the one size measured"}
+    sb, ib = _line(xs[-k:], [b for _, b, _ in pts[-k:]])
+    so, io = _line(xs[-k:], [c for _, _, c in pts[-k:]])
+    if sign * (so - sb) <= 0:
+        return {"status": "none", "n_train": None, "text": "no crossover in range, and the gap is not closing"}
+    at = math.exp((ib - io) / (so - sb))
+    if at <= pts[-1][0] or at > max_factor * pts[-1][0]:
+        return {"status": "none", "n_train": None, "text": "no crossover in range" + (
+            f" (the trend would need over {max_factor:g}× the data)" if at > pts[-1][0] else "")}
+    return {"status": "extrapolated", "n_train": at,
+            "text": f"no crossover in range; extrapolated: n≈{at:,.0f} "
+                    f"({at / pts[-1][0]:.1f}× the largest size measured)"}
+
+
+def cost_estimate(points: Sequence[tuple[int, float]], n: int, prior: Optional[float]) -> float:
+    """Seconds for a run on n items from measured (n, seconds) runs of the same family (time ∝ size)."""
+    if not points:
+        return prior or 0.0
+    if len({p for p, _ in points}) >= 2:
+        slope, intercept = _line([p for p, _ in points], [s for _, s in points])
+        if slope > 0 and intercept >= 0:
+            return intercept + slope * n
+    return max(s / max(p, 1) for p, s in points) * n
+
+
+def _interpretability(family: str, name: str, modality: str, est: Any) -> str:
+    """What explanation this fitted model offers (what `advisor train` puts in its report)."""
+    def has(attr: str) -> bool:
+        try:
+            return hasattr(est, attr)
+        except Exception:  # noqa: BLE001 - sklearn properties may raise on some heads
+            return False
+
+    if family == "hybrid":
+        return "importance over the head's inputs (unnamed network features)" + (
+            "; occlusion maps" if modality == "image" else "")
+    if family == "deep":
+        return {"image": "saliency maps (Grad-CAM)", "tabular": "permutation importance only (no readable model)",
+                }.get(modality, "misclassified examples only (no built-in explanation)")
+    parts = ["readable decision rules"] if "decision_tree" in name else []
+    if modality == "text":
+        parts.append("top terms per class")
+    elif has("coef_"):
+        parts.append("signed coefficients over named inputs")
+    elif has("feature_importances_"):
+        parts.append("importances over named " + ("hand-crafted features" if modality == "image" else "inputs"))
+    if modality == "tabular":
+        parts.append("permutation importance")
+    return "; ".join(parts) or "readable model"
+
+
+# ----------------------------------------------------------------------------- the bake-off
+
+def _summary(values: list[float]) -> dict[str, Any]:
+    import numpy as np
+
+    arr = np.asarray([v for v in values if v is not None], float)
+    if not len(arr):
+        return {"mean": None, "std": None, "min": None, "max": None}
+    return {"mean": float(arr.mean()), "std": float(arr.std()), "min": float(arr.min()), "max": float(arr.max())}
+
+
+def _fit_budget(plan: list[tuple[str, float, int]], cost: Callable[[str, float], float], left: float,
+                anything_measured: bool) -> list[dict[str, Any]]:
+    """Drop the slowest family's remaining runs until the estimated cost fits `left` seconds."""
+    dropped = []
+    while plan:
+        per: dict[str, float] = {}
+        for fam, size, _ in plan:
+            per[fam] = per.get(fam, 0.0) + cost(fam, size)
+        if sum(per.values()) <= left or (len(per) == 1 and not anything_measured):
+            break
+        slowest = max(per, key=lambda f: (per[f], FAMILY_ORDER.index(f)))
+        runs = [r for r in plan if r[0] == slowest]
+        plan[:] = [r for r in plan if r[0] != slowest]
+        dropped.append({"family": slowest, "runs_skipped": len(runs), "sizes": sorted({s for _, s, _ in runs}),
+                        "reason": f"time budget: its {len(runs)} remaining run(s) need ~{per[slowest]:.0f} s but "
+                                  f"{max(left, 0):.0f} s are left, so the slowest family stopped first"})
+    return dropped
+
+
+def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
+                families: Sequence[str] = FAMILY_ORDER, sizes: Sequence[float] = DEFAULT_SIZES,
+                seeds: int = DEFAULT_SEEDS, time_budget_minutes: Optional[float] = None,
+                device: Optional[str] = None, quiet: bool = False,
+                echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train each family's model at every size × seed, evaluate on one held-out split, write compare.json."""
+    import zoo
+
+    check_trainable(desc, rec)
+    task, modality = desc.task.value, desc.data.modality.value
+    keys, higher = METRICS.get(task, METRICS["classification"])
+    primary = keys[0]
+    families = [f for f in FAMILY_ORDER if f in families]
+    sizes = sorted(set(sizes))
+    picks, skipped_at_start = choose_models(rec, families, task, modality)
+    skipped = [{"family": f, **v} for f, v in skipped_at_start.items()]
+    if not picks:
+        raise CompareError("nothing to compare: " + "; ".join(f"{s['family']}: {s['reason']}" for s in skipped))
+
+    data = zoo.load_dataset(desc.data.path, modality, task=task, target=desc.data.target,
+                            text_column=desc.data.text_column)
+    train, test = zoo.split_dataset(data, task, seed=SPLIT_SEED)
+    echo(f"data: {len(data):,} items; train {len(train):,}, the same held-out test {len(test):,} for every family")
+    index = {(s, k): subsample(train.y, len(train), s, k, task) for s in sizes for k in range(seeds)}
+    budget_s = (time_budget_minutes or desc.resources.time_budget_minutes or 0) * 60 or None
+    estimates = {e.approach: e.train_minutes * 60 for e in rec.estimates}
+
+    def prior(fam: str, size: float) -> Optional[float]:
+        full = estimates.get(fam)
+        return None if full is None else full * len(index[(size, 0)]) / max(len(data), 1)
+
+    def cost(fam: str, size: float) -> float:
+        return cost_estimate(timings.get(fam, []), len(index[(size, 0)]), prior(fam, size))
+
+    plan = [(f, s, k) for f in families if f in picks for s in sizes for k in range(seeds)]
+    timings: dict[str, list[tuple[int, float]]] = {}
+    runs: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    while plan:
+        left = budget_s - (time.perf_counter() - start) if budget_s else math.inf
+        if budget_s:
+            for drop in _fit_budget(plan, cost, left, bool(runs)):
+                skipped.append({**drop, "model": picks[drop["family"]]})
+                echo(f"skipped {drop['family']}: {drop['reason']}")
+        if not plan:
+            break
+        fam, size, seed = plan.pop(0)
+        name, idx = picks[fam], index[(size, seed)]
+        part = train if size >= 1 else train.subset(idx)
+        est = zoo.create_model(name)
+        share = None
+        if budget_s:
+            total = cost(fam, size) + sum(cost(f, s) for f, s, _ in plan)
+            share = max(1.0, left * (cost(fam, size) / total if total > 0 else 1.0))
+        known = est.get_params(deep=False)
+        wanted = {"task": task if task in ("classification", "regression") else None, "device": device,
+                  "time_budget_s": share, "random_state": seed, "weights_path": desc.resources.weights_path,
+                  "verbose": not quiet}
+        est.set_params(**{k: v for k, v in wanted.items() if k in known and v is not None})
+        t0 = time.perf_counter()
+        try:
+            if task == "anomaly_detection":
+                est.fit(part.X)
+            else:
+                est.fit(part.X, part.y)
+            fit_s = time.perf_counter() - t0
+            metrics = zoo.evaluate(est, test, task)
+        except Exception as exc:  # noqa: BLE001 - one family failing must not end the comparison
+            why = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
+            rest = [r for r in plan if r[0] == fam]
+            plan[:] = [r for r in plan if r[0] != fam]
+            skipped.append({"family": fam, "model": name, "runs_skipped": len(rest) + 1,
+                            "sizes": sorted({s for _, s, _ in rest} | {size}), "reason": f"failed: {why}"})
+            echo(f"skipped {fam}: failed at size {size:g}: {why}")
+            continue
+        wall = time.perf_counter() - t0
+        timings.setdefault(fam, []).append((len(part), wall))
+        try:
+            size_bytes: Optional[int] = len(pickle.dumps(est, protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception:  # noqa: BLE001 - an unpicklable model has no size to report
+            size_bytes = None
+        run = {"family": fam, "model": name, "size": size, "seed": seed, "n_train": len(part),
+               "metric": metrics.get(primary), **{k: metrics.get(k) for k in keys},
+               "train_seconds": fit_s, "wall_seconds": wall,
+               "inference_ms_per_item": metrics.get("inference_ms_per_item"),
+               "model_size_bytes": size_bytes, "device": str(getattr(est, "device_", "cpu")),
+               "interpretability": _interpretability(fam, name, modality, est)}
+        runs.append(run)
+        shown = f"{run['metric']:.3f}" if isinstance(run["metric"], float) else "—"
+        echo(f"{fam:9s} {name} n={len(part):,} seed {seed}: {LABELS.get(primary, primary)} {shown} "
+             f"(fit {fit_s:.1f} s, run {wall:.1f} s)")
+
+    result = _assemble(desc, rec, runs, skipped, picks, families, sizes, seeds, keys, higher,
+                       {"items": len(data), "train": len(train), "test": len(test), "source": data.source},
+                       {"minutes": budget_s / 60 if budget_s else None, "used_seconds": time.perf_counter() - start})
+    result["versions"] = zoo.library_versions()
+    _write(Path(out), desc, rec, result)
+    return result
+
+
+def _assemble(desc: ProjectDescriptor, rec: Recommendation, runs: list[dict[str, Any]], skipped: list[dict[str, Any]],
+              picks: dict[str, str], families: Sequence[str], sizes: Sequence[float], seeds: int,
+              keys: tuple[str, ...], higher: bool, data: dict[str, Any], budget: dict[str, Any]) -> dict[str, Any]:
+    """Per-family table (largest size measured, mean over seeds), learning curves, agreement, crossover."""
+    import numpy as np
+
+    primary = keys[0]
+    estimates = {e.approach: e.train_minutes for e in rec.estimates}
+    result: dict[str, Any] = {
+        "name": desc.name, "task": desc.task.value, "modality": desc.data.modality.value,
+        "metric": {"key": primary, "label": LABELS.get(primary, primary), "higher_is_better": higher,
+                   "shown": list(keys)},
+        "data": {**data, "split_seed": SPLIT_SEED}, "sizes": list(sizes), "seeds": seeds,
+        "predicted": {"family": rec.approach, "model": rec.model}, "families": list(families),
+    }
+    curves: dict[str, Any] = {}
+    for fam in families:
+        mine = [r for r in runs if r["family"] == fam]
+        if not mine:
+            why = next((s["reason"] for s in skipped if s["family"] == fam), "not run")
+            result[fam] = {"status": "skipped", "model": picks.get(fam), "reason": why}
+            continue
+        points = []
+        for size in sorted({r["size"] for r in mine}):
+            at = [r for r in mine if r["size"] == size]
+            points.append({"size": size, "n_train": at[0]["n_train"], "seeds": len(at),
+                           "values": [r["metric"] for r in at], **_summary([r["metric"] for r in at])})
+        curves[fam] = points
+        top = [r for r in mine if r["size"] == points[-1]["size"]]
+        row: dict[str, Any] = {"status": "measured", "model": top[0]["model"], "size": top[0]["size"],
+                               "n_train": top[0]["n_train"], "seeds": len(top)}
+        for k in (*keys, "train_seconds", "wall_seconds", "inference_ms_per_item", "model_size_bytes"):
+            vals = [r[k] for r in top if isinstance(r.get(k), (int, float))]
+            row[k] = float(np.mean(vals)) if vals else None
+        row["metric"] = _summary([r["metric"] for r in top])
+        row.update(device=top[0]["device"], interpretability=top[0]["interpretability"],
+                   predicted=fam == rec.approach, estimated_train_minutes=estimates.get(fam),
+                   partial=[s["reason"] for s in skipped if s["family"] == fam])
+        result[fam] = row
+    result["learning_curves"] = {"metric": primary, "x": "n_train", "families": curves}
+    result["agreement"] = agreement(result, rec.approach, higher)
+    result["crossover"] = _crossovers(curves, higher)
+    result["skipped"] = skipped
+    result["budget"] = {**budget, "runs": len(runs), "runs_skipped": sum(s.get("runs_skipped", 0) for s in skipped)}
+    result["runs"] = runs
+    result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+    return result
+
+
+def agreement(result: dict[str, Any], predicted: str, higher: bool) -> dict[str, Any]:
+    """Does the measurement (best mean metric at the largest size measured) agree with the advisor's pick?"""
+    label = result["metric"]["label"]
+    scores = {f: result[f]["metric"]["mean"] for f in FAMILY_ORDER
+              if isinstance(result.get(f), dict) and result[f].get("status") == "measured"
+              and result[f]["metric"]["mean"] is not None}
+    out: dict[str, Any] = {"predicted": predicted, "metric": result["metric"]["key"], "best": None, "delta": None}
+    if predicted not in scores:
+        why = (result.get(predicted) or {}).get("reason", "not requested")
+        return {**out, "verdict": "not measured", "text": f"not measured: the predicted family ({predicted}) was "
+                                                           f"not run ({why})"}
+    best = max(scores, key=lambda f: (scores[f] if higher else -scores[f], f == predicted))
+    out["best"] = best
+
+    def uneven(a: str, b: str) -> str:
+        return " (at different training sizes)" if result[a]["n_train"] != result[b]["n_train"] else ""
+
+    if len(scores) == 1:
+        return {**out, "verdict": "unchallenged", "text": f"only {predicted} was measured; nothing to compare with"}
+    if best == predicted:
+        runner = max((f for f in scores if f != predicted), key=lambda f: scores[f] if higher else -scores[f])
+        delta = abs(scores[predicted] - scores[runner])
+        return {**out, "verdict": "agrees", "delta": delta,
+                "text": f"agrees: {predicted} measured best, by {delta:.3f} {label} over {runner}"
+                        + uneven(predicted, runner)}
+    delta = abs(scores[best] - scores[predicted])
+    spread = max((result[f]["metric"]["std"] or 0) for f in (best, predicted))
+    noise = " (within the seeds' spread)" if result["seeds"] > 1 and delta <= spread else ""
+    return {**out, "verdict": "disagrees", "delta": delta,
+            "text": f"disagrees: {best} measured better by Δ {delta:.3f} {label}{noise}" + uneven(best, predicted)}
+
+
+def _crossovers(curves: dict[str, list[dict[str, Any]]], higher: bool) -> dict[str, Any]:
+    base = {p["size"]: p for p in curves.get("classical", [])}
+    out: dict[str, Any] = {}
+    for fam in ("hybrid", "deep"):
+        if fam not in curves or not base:
+            continue
+        common = [p for p in curves[fam] if p["size"] in base]
+        c = crossover([base[p["size"]]["n_train"] for p in common], [base[p["size"]]["mean"] for p in common],
+                      [p["mean"] for p in common], higher_is_better=higher)
+        out[fam] = {**c, "text": f"{fam} vs classical: {c['text']}"}
+    found = [(v["n_train"], f) for f, v in out.items() if v["status"] in ("inside", "below_range") and v["holds"]]
+    if not base:
+        summary = "classical was not measured, so there is no crossover to find"
+    elif not out:
+        summary = "no deep or hybrid curve measured"
+    elif found:
+        n = min(x for x, _ in found)
+        fams = [f for x, f in found if x == n]
+        summary = f"{' and '.join(fams)} overtake{'s' if len(fams) == 1 else ''} classical from n≈{n:,.0f} " \
+                  "training items" + (" (or fewer)" if out[fams[0]]["status"] == "below_range" else "")
+    else:
+        summary = "; ".join(v["text"] for v in out.values())
+    return {"by_family": out, "summary": summary}
+
+
+def _write(out: Path, desc: ProjectDescriptor, rec: Recommendation, result: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "descriptor.yaml",
+                      yaml.safe_dump(desc.model_dump(mode="json", exclude_none=True), sort_keys=False))
+    write_text_atomic(out / "recommendation.json", rec.model_dump_json(indent=2))
+    write_text_atomic(out / "compare.json", json.dumps(result, indent=1, default=str))
+
+
+# ----------------------------------------------------------------------------- showing it (CLI and report)
+
+def _secs(s: Any) -> str:
+    if not isinstance(s, (int, float)):
+        return "—"
+    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min"
+
+
+def _size(n: Any) -> str:
+    if not isinstance(n, (int, float)):
+        return "—"
+    for unit in ("B", "KB", "MB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+def table_rows(result: dict[str, Any]) -> list[dict[str, str]]:
+    """One row of ready-to-show strings per requested family (measured or skipped)."""
+    keys = result["metric"]["shown"]
+    rows = []
+    for fam in result.get("families", FAMILY_ORDER):
+        r = result.get(fam)
+        if not isinstance(r, dict):
+            continue
+        row = {"family": fam, "model": r.get("model") or "—", "predicted": "yes" if fam == result["predicted"][
+            "family"] else "", "status": r["status"]}
+        if r["status"] != "measured":
+            rows.append({**row, "note": r.get("reason", "")})
+            continue
+        m = r["metric"]
+        spread = f" ± {m['std']:.3f}" if r["seeds"] > 1 and m["std"] is not None else ""
+        for k in keys:
+            row[k] = f"{r[k]:.3f}" if isinstance(r.get(k), float) else "—"
+        row[keys[0]] = (f"{m['mean']:.3f}{spread}" if m["mean"] is not None else "—")
+        frac = r["n_train"] / max(result["data"]["train"], 1)
+        est = r.get("estimated_train_minutes")
+        row.update(train=_secs(r["train_seconds"]), estimate=f"~{_secs(est * 60)}" if est is not None else "—",
+                   infer=(f"{r['inference_ms_per_item']:.2f} ms" if r.get("inference_ms_per_item") is not None
+                          else "—"),
+                   size=_size(r.get("model_size_bytes")), data=f"{r['n_train']:,} ({frac:.0%})",
+                   device=r["device"], explain=r["interpretability"], seeds=str(r["seeds"]),
+                   note="; ".join(r.get("partial") or []))
+        rows.append(row)
+    return rows
+
+
+def format_table(result: dict[str, Any]) -> str:
+    """The comparison as plain text: table, agreement, crossover, skipped runs, budget."""
+    keys = result["metric"]["shown"]
+    cols = [("family", "family"), ("model", "model"), *[(k, LABELS.get(k, k)) for k in keys],
+            ("train", "train time"), ("infer", "infer/item"), ("size", "size"), ("data", "data used"),
+            ("device", "device")]
+    rows = [r for r in table_rows(result) if r["status"] == "measured"]
+    for r in rows:
+        r["family"] += " *" if r["predicted"] else ""
+    widths = [max(len(label), *(len(r.get(k, "—")) for r in rows)) for k, label in cols]
+    lines = ["  ".join(label.ljust(w) for (_, label), w in zip(cols, widths))]
+    lines += ["  ".join(r.get(k, "—").ljust(w) for (k, _), w in zip(cols, widths)) for r in rows]
+    lines.append(f"* the advisor's pick ({result['predicted']['family']}, '{result['predicted']['model']}'); "
+                 f"{result['metric']['label']} on the same {result['data']['test']:,} held-out items, mean over "
+                 f"{result['seeds']} seed(s)")
+    lines += [f"explanations, {r['family'].rstrip(' *')}: {r['explain']}" for r in rows]
+    lines.append(f"measurement {result['agreement']['text']}")
+    lines.append(f"crossover: {result['crossover']['summary']}")
+    lines += [f"skipped {s['family']}: {s['reason']}" for s in result["skipped"]]
+    b = result["budget"]
+    lines.append(f"{b['runs']} run(s) in {_secs(b['used_seconds'])}" + (
+        f" of a {b['minutes']:g} min budget" if b.get("minutes") else " (no time budget)"))
+    return "\n".join(lines)
