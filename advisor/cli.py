@@ -153,8 +153,13 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
               help="Minutes for all runs together (overrides resources.time_budget_minutes).")
 @click.option("--device", help="auto (default), cpu, cuda, cuda:N or mps.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+              help="Run the family x size x seed grid on this many joblib processes (or dask workers).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="A dask.distributed scheduler (tcp://host:8786): fan the grid out over its machines.")
 def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], families: str, sizes: str, seeds: str,
-                time_budget: Optional[float], device: Optional[str], quiet: bool) -> None:
+                time_budget: Optional[float], device: Optional[str], quiet: bool, workers: int,
+                scheduler: Optional[str]) -> None:
     """Measure classical vs hybrid vs deep on the data: a side-by-side table, learning curves, an HTML report."""
     from advisor.compare import CompareError, compare_run, format_table, parse_families, parse_sizes
     from advisor.train import TrainError
@@ -170,10 +175,21 @@ def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], famili
     desc, rec = _load(descriptor, data)
     click.echo(f"advisor: {rec.approach} / {rec.architecture} → '{rec.model}'; comparing {', '.join(fams)}", err=True)
     run_dir = Path(out or Path("runs") / f"{desc.name}-compare")
+    backend = "loky"
+    if scheduler:
+        try:
+            from dask.distributed import Client
+        except ImportError:
+            _fail("--scheduler needs dask.distributed: pip install 'dask[distributed]'")
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            _fail(f"--scheduler {scheduler}: cannot connect ({str(exc).splitlines()[0] if str(exc) else exc})")
+        backend, workers = "dask", max(workers, len(client.scheduler_info().get("workers", {})) or 1)
     try:
         result = compare_run(desc, rec, out=run_dir, families=fams, sizes=fracs, seeds=int(seeds),
-                             time_budget_minutes=time_budget, device=device, quiet=quiet,
-                             echo=lambda line: click.echo(line, err=True))
+                             time_budget_minutes=time_budget, device=device, quiet=quiet, workers=workers,
+                             backend=backend, echo=lambda line: click.echo(line, err=True))
     except (CompareError, TrainError, ValueError, FileNotFoundError, ImportError) as exc:
         _fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
     except OSError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 import time
 from pathlib import Path
@@ -237,7 +238,7 @@ def _fit_budget(plan: list[tuple[str, float, int]], cost: Callable[[str, float],
 def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
                 families: Sequence[str] = FAMILY_ORDER, sizes: Sequence[float] = DEFAULT_SIZES,
                 seeds: int = DEFAULT_SEEDS, time_budget_minutes: Optional[float] = None,
-                device: Optional[str] = None, quiet: bool = False,
+                device: Optional[str] = None, quiet: bool = False, workers: int = 1, backend: str = "loky",
                 echo: Callable[[str], None] = print) -> dict[str, Any]:
     """Train each family's model at every size × seed, evaluate on one held-out split, write compare.json."""
     import zoo
@@ -272,6 +273,38 @@ def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
     timings: dict[str, list[tuple[int, float]]] = {}
     runs: list[dict[str, Any]] = []
     start = time.perf_counter()
+    common = {"task": task, "modality": modality, "keys": keys, "test": test, "device": device, "quiet": quiet,
+              "weights_path": desc.resources.weights_path}
+
+    def part_of(size: float, seed: int) -> Any:
+        return train if size >= 1 else train.subset(index[(size, seed)])
+
+    def record(fam: str, size: float, seed: int, out: dict[str, Any], rest: list[tuple[str, float, int]]) -> None:
+        if "failed" in out:
+            skipped.append({"family": fam, "model": picks[fam], "runs_skipped": len(rest) + 1,
+                            "sizes": sorted({s for _, s, _ in rest} | {size}), "reason": f"failed: {out['failed']}"})
+            echo(f"skipped {fam}: failed at size {size:g}: {out['failed']}")
+            return
+        timings.setdefault(fam, []).append((out["n_train"], out["wall_seconds"]))
+        runs.append(out)
+        shown = f"{out['metric']:.3f}" if isinstance(out["metric"], float) else "—"
+        echo(f"{fam:9s} {out['model']} n={out['n_train']:,} seed {seed}: {LABELS.get(primary, primary)} {shown} "
+             f"(fit {out['train_seconds']:.1f} s, run {out['wall_seconds']:.1f} s)")
+
+    if workers > 1:
+        # The whole grid at once: the budget is checked up front against the estimates, per worker.
+        if budget_s:
+            for drop in _fit_budget(plan, cost, budget_s * workers, False):
+                skipped.append({**drop, "model": picks[drop["family"]]})
+                echo(f"skipped {drop['family']}: {drop['reason']}")
+        shares = {r: (max(1.0, budget_s * workers * cost(r[0], r[1]) / max(sum(cost(f, s) for f, s, _ in plan), 1e-9))
+                      if budget_s else None) for r in plan}
+        echo(f"fan-out: {len(plan)} run(s) over {workers} {backend} worker(s)")
+        outs = fan_out([dict(common, family=f, model=picks[f], size=s, seed=k, part=part_of(s, k),
+                             share=shares[(f, s, k)]) for f, s, k in plan], workers=workers, backend=backend)
+        for (fam, size, seed), got in zip(plan, outs):
+            record(fam, size, seed, got, [])
+        plan = []
     while plan:
         left = budget_s - (time.perf_counter() - start) if budget_s else math.inf
         if budget_s:
@@ -281,57 +314,71 @@ def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
         if not plan:
             break
         fam, size, seed = plan.pop(0)
-        name, idx = picks[fam], index[(size, seed)]
-        part = train if size >= 1 else train.subset(idx)
-        est = zoo.create_model(name)
         share = None
         if budget_s:
             total = cost(fam, size) + sum(cost(f, s) for f, s, _ in plan)
             share = max(1.0, left * (cost(fam, size) / total if total > 0 else 1.0))
-        known = est.get_params(deep=False)
-        wanted = {"task": task if task in ("classification", "regression") else None, "device": device,
-                  "time_budget_s": share, "random_state": seed, "weights_path": desc.resources.weights_path,
-                  "verbose": not quiet}
-        est.set_params(**{k: v for k, v in wanted.items() if k in known and v is not None})
-        t0 = time.perf_counter()
-        try:
-            if task == "anomaly_detection":
-                est.fit(part.X)
-            else:
-                est.fit(part.X, part.y)
-            fit_s = time.perf_counter() - t0
-            metrics = zoo.evaluate(est, test, task)
-        except Exception as exc:  # noqa: BLE001 - one family failing must not end the comparison
-            why = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
-            rest = [r for r in plan if r[0] == fam]
-            plan[:] = [r for r in plan if r[0] != fam]
-            skipped.append({"family": fam, "model": name, "runs_skipped": len(rest) + 1,
-                            "sizes": sorted({s for _, s, _ in rest} | {size}), "reason": f"failed: {why}"})
-            echo(f"skipped {fam}: failed at size {size:g}: {why}")
-            continue
-        wall = time.perf_counter() - t0
-        timings.setdefault(fam, []).append((len(part), wall))
-        try:
-            size_bytes: Optional[int] = len(pickle.dumps(est, protocol=pickle.HIGHEST_PROTOCOL))
-        except Exception:  # noqa: BLE001 - an unpicklable model has no size to report
-            size_bytes = None
-        run = {"family": fam, "model": name, "size": size, "seed": seed, "n_train": len(part),
-               "metric": metrics.get(primary), **{k: metrics.get(k) for k in keys},
-               "train_seconds": fit_s, "wall_seconds": wall,
-               "inference_ms_per_item": metrics.get("inference_ms_per_item"),
-               "model_size_bytes": size_bytes, "device": str(getattr(est, "device_", "cpu")),
-               "interpretability": _interpretability(fam, name, modality, est)}
-        runs.append(run)
-        shown = f"{run['metric']:.3f}" if isinstance(run["metric"], float) else "—"
-        echo(f"{fam:9s} {name} n={len(part):,} seed {seed}: {LABELS.get(primary, primary)} {shown} "
-             f"(fit {fit_s:.1f} s, run {wall:.1f} s)")
+        got = run_one(dict(common, family=fam, model=picks[fam], size=size, seed=seed, part=part_of(size, seed),
+                           share=share))
+        rest = [r for r in plan if r[0] == fam] if "failed" in got else []
+        plan[:] = [r for r in plan if r not in rest]
+        record(fam, size, seed, got, rest)
 
     result = _assemble(desc, rec, runs, skipped, picks, families, sizes, seeds, keys, higher,
                        {"items": len(data), "train": len(train), "test": len(test), "source": data.source},
-                       {"minutes": budget_s / 60 if budget_s else None, "used_seconds": time.perf_counter() - start})
+                       {"minutes": budget_s / 60 if budget_s else None, "used_seconds": time.perf_counter() - start,
+                        "workers": workers, "backend": backend if workers > 1 else "sequential"})
     result["versions"] = zoo.library_versions()
     _write(Path(out), desc, rec, result)
     return result
+
+
+def run_one(job: dict[str, Any]) -> dict[str, Any]:
+    """Train one (family, size, seed) run and score it on the shared test split; `{"failed": why}` on error.
+
+    Module-level and self-contained so that a process pool (joblib) can run it in another process.
+    """
+    import zoo
+
+    task, keys = job["task"], job["keys"]
+    part, name, family = job["part"], job["model"], job["family"]
+    est = zoo.create_model(name)
+    known = est.get_params(deep=False)
+    wanted = {"task": task if task in ("classification", "regression") else None, "device": job["device"],
+              "time_budget_s": job["share"], "random_state": job["seed"], "weights_path": job["weights_path"],
+              "verbose": not job["quiet"]}
+    est.set_params(**{k: v for k, v in wanted.items() if k in known and v is not None})
+    t0 = time.perf_counter()
+    try:
+        if task == "anomaly_detection":
+            est.fit(part.X)
+        else:
+            est.fit(part.X, part.y)
+        fit_s = time.perf_counter() - t0
+        metrics = zoo.evaluate(est, job["test"], task)
+    except Exception as exc:  # noqa: BLE001 - one family failing must not end the comparison
+        text = str(exc).strip()
+        return {"failed": f"{type(exc).__name__}: {text.splitlines()[0][:200] if text else ''}"}
+    wall = time.perf_counter() - t0
+    try:
+        size_bytes: Optional[int] = len(pickle.dumps(est, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001 - an unpicklable model has no size to report
+        size_bytes = None
+    return {"family": family, "model": name, "size": job["size"], "seed": job["seed"], "n_train": len(part),
+            "metric": metrics.get(keys[0]), **{k: metrics.get(k) for k in keys},
+            "train_seconds": fit_s, "wall_seconds": wall,
+            "inference_ms_per_item": metrics.get("inference_ms_per_item"),
+            "model_size_bytes": size_bytes, "device": str(getattr(est, "device_", "cpu")),
+            "interpretability": _interpretability(family, name, job["modality"], est), "pid": os.getpid()}
+
+
+def fan_out(jobs: list[dict[str, Any]], *, workers: int, backend: str = "loky") -> list[dict[str, Any]]:
+    """Run `run_one` over the jobs on joblib (`loky`: local processes; `dask`: the dask.distributed cluster of
+    the current `Client`, e.g. one made from `--scheduler`), results in job order."""
+    from joblib import Parallel, delayed, parallel_config
+
+    with parallel_config(backend=backend, n_jobs=workers):
+        return Parallel()(delayed(run_one)(job) for job in jobs)
 
 
 def _assemble(desc: ProjectDescriptor, rec: Recommendation, runs: list[dict[str, Any]], skipped: list[dict[str, Any]],
@@ -516,6 +563,7 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append(f"crossover: {result['crossover']['summary']}")
     lines += [f"skipped {s['family']}: {s['reason']}" for s in result["skipped"]]
     b = result["budget"]
-    lines.append(f"{b['runs']} run(s) in {_secs(b['used_seconds'])}" + (
+    where = f" on {b['workers']} {b['backend']} workers" if b.get("workers", 1) > 1 else ""
+    lines.append(f"{b['runs']} run(s) in {_secs(b['used_seconds'])}{where}" + (
         f" of a {b['minutes']:g} min budget" if b.get("minutes") else " (no time budget)"))
     return "\n".join(lines)

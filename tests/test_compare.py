@@ -89,6 +89,27 @@ def test_tiny_budget_skips_the_slowest_family(tmp_path):
     assert cmp["agreement"]["verdict"] == "unchallenged"
 
 
+def test_fan_out_over_two_workers_matches_the_sequential_runs(med_compare, tmp_path):
+    seq = json.loads((med_compare[0] / "compare.json").read_text())
+    out = tmp_path / "par"
+    result = run_advisor("compare", MED, "--families", "classical,deep", "--sizes", "0.5,1.0", "--seeds", "2",
+                         "--workers", "2", "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    par = json.loads((out / "compare.json").read_text())
+    assert par["budget"]["workers"] == 2 and par["budget"]["backend"] == "loky" and par["budget"]["runs"] == 8
+    assert "fan-out: 8 run(s) over 2 loky worker(s)" in result.stderr and "on 2 loky workers" in result.stdout
+    assert len({r.get("pid") for r in par["runs"]}) == 2                       # really two processes
+    key = lambda r: (r["family"], r["size"], r["seed"])                       # noqa: E731
+    seq_runs = {key(r): r for r in seq["runs"]}
+    for run in par["runs"]:                                                    # same split, same seeds
+        twin = seq_runs[key(run)]
+        assert run["n_train"] == twin["n_train"]
+        if run["family"] == "classical":
+            assert run["macro_f1"] == pytest.approx(twin["macro_f1"], abs=1e-9)
+        else:
+            assert run["macro_f1"] == pytest.approx(twin["macro_f1"], abs=0.05)
+
+
 # ----------------------------------------------------------------------------- the pieces
 
 def test_crossover_inside_range_is_interpolated_on_log_size():
