@@ -1,6 +1,70 @@
-"""Run every benchmark: python -m benchmarks."""
+"""Run the benchmarks and write benchmarks/results.json.
 
-from benchmarks import recommend_speed
+    python -m benchmarks                      # everything: recommend, zoo_speed, quality (~25 min on 2 cores)
+    python -m benchmarks quick                # recommend + zoo_speed classical,hybrid + quality tabular (~2 min)
+    python -m benchmarks zoo_speed quality    # any of: recommend, zoo_speed, quality
+    python -m benchmarks zoo_speed --only deep --repeats 9
+    python -m benchmarks quality --sets demo,cats_dogs
+
+Options after the part names go to the parts that take them (--repeats: recommend and zoo_speed; --only and
+--steps: zoo_speed; --sets, --cats-dogs and --skip-text-finetune: quality; --no-save: all).
+Each part merges its figures into benchmarks/results.json, so running a subset keeps the others' last figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+PARTS = ("recommend", "zoo_speed", "quality")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("parts", nargs="*", metavar="PART",
+                        help="all (default), quick, or any of: " + ", ".join(PARTS))
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--only", default=None)
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--sets", default=None)
+    parser.add_argument("--cats-dogs", default=None)
+    parser.add_argument("--skip-text-finetune", action="store_true")
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args(argv)
+    parts = args.parts or ["all"]
+    unknown = [p for p in parts if p not in (*PARTS, "all", "quick")]
+    if unknown:
+        parser.error(f"unknown part(s) {unknown}; choose all, quick, or any of: {', '.join(PARTS)}")
+    quick = "quick" in parts
+    run = list(PARTS) if ("all" in parts or quick) else [p for p in PARTS if p in parts]
+
+    def opt(name: str, value: object, default: object = None) -> list[str]:
+        value = default if value is None else value
+        return [] if value is None else [name, str(value)]
+
+    common = ["--no-save"] if args.no_save else []
+    start = time.perf_counter()
+    if "recommend" in run:
+        from benchmarks import recommend_speed
+
+        print("== recommend_speed ==")
+        recommend_speed.main(opt("--repeats", args.repeats) + common)
+    if "zoo_speed" in run:
+        from benchmarks import zoo_speed
+
+        zoo_speed.main(opt("--repeats", args.repeats, 5 if quick else None)
+                       + opt("--only", args.only, "classical,hybrid" if quick else None)
+                       + opt("--steps", args.steps) + common)
+    if "quality" in run:
+        from benchmarks import quality
+
+        quality.main(opt("--sets", args.sets, "tabular" if quick else None) + opt("--cats-dogs", args.cats_dogs)
+                     + (["--skip-text-finetune"] if args.skip_text_finetune else []) + common)
+    print(f"\nbenchmarks done in {time.perf_counter() - start:.0f} s"
+          + ("" if args.no_save else "; figures in benchmarks/results.json"), file=sys.stderr)
+
 
 if __name__ == "__main__":
-    recommend_speed.main()
+    main()
