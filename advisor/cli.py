@@ -86,7 +86,11 @@ def _report(result: object, out: "str | Path") -> Path:
 @click.argument("run_dir", metavar="RUN_DIR")
 @click.option("-o", "--output", metavar="OUT.html", help="Where to write (default RUN_DIR/report.html).")
 def report_cmd(run_dir: str, output: Optional[str]) -> None:
-    """Write the HTML report of a run folder made by `advisor train`."""
+    """Write the HTML report of a run folder made by `advisor train`.
+
+    Reads only the folder's JSON and YAML (yaml.safe_load); it never unpickles the model, so it needs no
+    --trust, even for a folder from elsewhere.
+    """
     click.echo(f"report: {_report(run_dir, output or Path(run_dir) / 'report.html')}")
 
 
@@ -111,11 +115,21 @@ def _load(descriptor: str, data: Optional[str] = None):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--report", "report", is_flag=True, help="Also write RUN_DIR/report.html and print its path.")
+@click.option("--fresh", is_flag=True,
+              help="Ignore the checkpoint of an interrupted run of this RUN_DIR and start over.")
 def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: Optional[str],
               model_name: Optional[str], time_budget: Optional[float], seed: int, quiet: bool,
-              report: bool) -> None:
-    """Train the recommended model on the data, evaluate on a held-out split, save a run folder."""
-    from advisor.train import TrainError, train_run
+              report: bool, fresh: bool) -> None:
+    """Train the recommended model on the data, evaluate on a held-out split, save a run folder.
+
+    The run folder is built aside and renamed into place: it holds a complete run or is left as it was.
+    Interrupted (Ctrl-C, exit 130)? A deep model's state after its last complete epoch stays in the hidden
+    sibling .RUN_DIR.checkpoint/; the same command resumes from it when the model and its settings, the data
+    and the seed match (else it is removed and training starts clean, saying so; --fresh forces that).
+    Classical and hybrid models start clean. A full disk or other write error exits 2 with one line, the
+    previous run left intact.
+    """
+    from advisor.train import TrainError, TrainInterrupted, train_run
 
     desc, rec = _load(descriptor, data)
     for note in rec.measured:
@@ -124,12 +138,17 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     run_dir = Path(out or Path("runs") / desc.name)
     try:
         metrics = train_run(desc, rec, out=run_dir, model_name=model_name, device=device,
-                            time_budget_minutes=time_budget, seed=seed, quiet=quiet,
+                            time_budget_minutes=time_budget, seed=seed, quiet=quiet, fresh=fresh,
                             echo=lambda line: click.echo(line, err=True))
+    except TrainInterrupted as exc:
+        click.echo(f"\nadvisor: interrupted: {exc}", err=True)
+        sys.exit(130)
     except (TrainError, ValueError, FileNotFoundError, ImportError) as exc:
         _fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
     except OSError as exc:
-        _fail(f"{exc.filename or run_dir}: {exc.strerror or exc}")
+        where = run_dir if run_dir.exists() else None
+        _fail(f"{exc.filename or run_dir}: {exc.strerror or exc}"
+              + (f"; {where} left as it was" if where else f"; nothing written to {run_dir}"))
     keys = ("accuracy", "macro_f1", "roc_auc", "mae", "rmse", "r2", "f1_anomaly")
     shown = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys if isinstance(metrics.get(k), float))
     click.echo(f"{metrics['model']}: {shown} on {metrics['n_test']:,} held-out items; "
@@ -202,12 +221,30 @@ def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], famili
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("inputs", metavar="INPUT")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {input, prediction, probabilities}.")
-def predict_cmd(model_dir: str, inputs: str, as_json: bool) -> None:
-    """Predict with a saved run: INPUT is an image, a folder of images, or a CSV."""
-    from advisor.predict import predict_items
+@click.option("--trust", is_flag=True,
+              help="Unpickle the model even though your `advisor train` did not sign it (another user's or "
+                   "machine's run, or changed since): only for folders whose source you trust.")
+def predict_cmd(model_dir: str, inputs: str, as_json: bool, trust: bool) -> None:
+    """Predict with a saved run: INPUT is an image, a folder of images, or a CSV.
 
+    Loading the model unpickles MODEL_DIR/model.joblib, which can run code. Without --trust, only folders signed
+    by your own `advisor train` (signature.json: an HMAC, under a key private to you, of the unchanged file)
+    and owned by you are loaded; anything else lists the files and exits 2.
+    """
+    from advisor.predict import predict_items
+    from zoo.persist import PICKLED_FILES
+    from zoo.trust import UntrustedModelError, describe_files, is_trusted
+
+    pickles = list(PICKLED_FILES)
+    if trust and (Path(model_dir) / pickles[0]).is_file() and not is_trusted(model_dir, pickles):
+        for line in describe_files(model_dir, pickles):
+            click.echo(f"advisor: --trust: unpickling unsigned {line}", err=True)
     try:
-        rows = predict_items(Path(model_dir), Path(inputs))
+        rows = predict_items(Path(model_dir), Path(inputs), trust=trust)
+    except UntrustedModelError as exc:
+        for line in exc.files:
+            click.echo(f"advisor: would unpickle {line}", err=True)
+        _fail(str(exc))
     except (ValueError, FileNotFoundError, ImportError) as exc:
         _fail(str(exc).strip().splitlines()[0])
     if as_json:

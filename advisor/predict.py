@@ -46,14 +46,18 @@ def _inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
     return [f"row {i}" for i in range(len(df))], df
 
 
-def predict_items(run_dir: Path, source: Path) -> list[dict[str, Any]]:
-    """One {"input", "prediction", "probabilities"} per item, labels as in the training data."""
+def predict_items(run_dir: Path, source: Path, *, trust: bool = False) -> list[dict[str, Any]]:
+    """One {"input", "prediction", "probabilities"} per item, labels as in the training data.
+
+    The model is unpickled only from a folder this user's `advisor train` signed, unchanged, or with
+    `trust=True` (else zoo.trust.UntrustedModelError, listing the files).
+    """
     import zoo
 
     meta = zoo.model_meta(run_dir) if (run_dir / "model.json").is_file() else {}
     if not meta:
         raise FileNotFoundError(f"{run_dir}: not a run folder (no model.json); run `advisor train` first")
-    model = zoo.load_model(run_dir)
+    model = zoo.load_model(run_dir, trust=trust)
     names, X = _inputs(meta, source)
     predictions = model.predict(X)
     probabilities = model.predict_proba(X) if hasattr(model, "predict_proba") and meta.get("classes") else None

@@ -3,6 +3,12 @@
 Uses only the zoo's public API (zoo.create_model, zoo.load_dataset, ...). The run folder holds the fitted model,
 metrics.json, the descriptor and recommendation used, library versions and the seed; it is built in a temporary
 sibling folder and renamed into place, so a failed or interrupted run never leaves a half-written folder.
+
+Interruptions: a deep model's training state is saved after every epoch in the hidden sibling
+`.NAME.checkpoint/` (never inside the run folder, which holds a complete run or nothing). The next
+`advisor train` with the same model and settings, data and seed resumes after the last complete epoch; anything
+else (or `--fresh`) removes that checkpoint and starts clean, saying so. Classical and hybrid models are not
+checkpointed: an interrupted run leaves nothing, and the next one starts clean.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import json
 import shutil
 import tempfile
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -26,6 +33,84 @@ TRAINABLE_MODALITIES = ("tabular", "image", "text", "time_series")
 
 class TrainError(ValueError):
     """Training cannot start or finish; the message is one line."""
+
+
+class TrainInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) during `train_run`; the one-line message says what was kept and what the next run does."""
+
+
+def checkpoint_dir_for(out: Path) -> Path:
+    """The hidden sibling folder holding an interrupted deep run's resumable state: `.NAME.checkpoint`."""
+    out = Path(out)
+    return out.parent / f".{out.name}.checkpoint"
+
+
+FINGERPRINT_FILE = "fingerprint.json"
+_UNTRACKED_PARAMS = ("verbose", "device", "time_budget_s")
+
+
+def _data_stamp(path: Path) -> dict[str, Any]:
+    """Cheap identity of the training data: resolved path, file count, total size, newest mtime."""
+    path = Path(path).resolve()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+    stats = [p.stat() for p in files]
+    return {"path": str(path), "files": len(stats), "bytes": sum(st.st_size for st in stats),
+            "mtime_ns": max((st.st_mtime_ns for st in stats), default=0)}
+
+
+def _fingerprint(desc: ProjectDescriptor, name: str, estimator: Any, seed: int) -> dict[str, Any]:
+    """What must match for a checkpoint to be resumed: model, its parameters, target columns, data, seed."""
+    import zoo
+
+    params = {k: repr(v) for k, v in sorted(estimator.get_params(deep=False).items()) if k not in _UNTRACKED_PARAMS}
+    versions = zoo.library_versions()
+    return {"model": name, "seed": seed, "task": desc.task.value, "modality": desc.data.modality.value,
+            "target": desc.data.target, "text_column": desc.data.text_column, "params": params,
+            "data": _data_stamp(Path(str(desc.data.path))),
+            "versions": {k: versions.get(k) for k in ("ml-advisor", "torch")}}
+
+
+def _state_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("state-*.pt"))
+
+
+def _prepare_checkpoints(folder: Path, fingerprint: Optional[dict[str, Any]], fresh: bool,
+                         echo: Callable[[str], None]) -> None:
+    """Keep a matching checkpoint (announcing the resume), remove any other, make the folder for a deep model."""
+    if folder.exists():
+        try:
+            saved = json.loads((folder / FINGERPRINT_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            saved = None
+        keep = not fresh and fingerprint is not None and saved == fingerprint and bool(_state_files(folder))
+        if keep:
+            echo(f"checkpoint: resuming the interrupted run from {folder} (--fresh starts over)")
+            return
+        if _state_files(folder):
+            why = "--fresh" if fresh else "it is from a different model, model settings, data or seed"
+            echo(f"checkpoint: removed {folder} ({why}); starting clean")
+        shutil.rmtree(folder)
+    if fingerprint is not None:
+        folder.mkdir(parents=True)
+        write_text_atomic(folder / FINGERPRINT_FILE, json.dumps(fingerprint, indent=2))
+
+
+def _interrupted(out: Path, folder: Path) -> str:
+    """The one-line account of an interrupted run (and removal of a checkpoint folder with nothing in it)."""
+    kept = f"{out} left as it was" if out.exists() else f"{out} not written"
+    states = _state_files(folder) if folder.is_dir() else []
+    if not states:
+        shutil.rmtree(folder, ignore_errors=True)
+        return f"{kept}; no complete epoch to resume from, the next run starts clean"
+    epoch = "?"
+    try:
+        import torch
+
+        epoch = str(torch.load(states[-1], map_location="cpu", weights_only=True, mmap=True)["epoch"])
+    except Exception:  # noqa: BLE001 - the message must come out whatever the file holds
+        pass
+    return (f"{kept}; the last complete checkpoint (epoch {epoch}) is kept in {folder}: the same command "
+            "resumes from it, --fresh starts over")
 
 
 def check_trainable(desc: ProjectDescriptor, rec: Recommendation) -> None:
@@ -54,9 +139,30 @@ def _jsonable(value: Any) -> Any:
 
 def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_name: Optional[str] = None,
               device: Optional[str] = None, time_budget_minutes: Optional[float] = None, seed: int = 0,
-              quiet: bool = False, echo: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train `model_name` (default: the recommendation's) on desc.data.path; write the run folder `out`."""
+              quiet: bool = False, fresh: bool = False, echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train `model_name` (default: the recommendation's) on desc.data.path; write the run folder `out`.
+
+    A deep model resumes from a matching checkpoint left by an interrupted run (`fresh=True`: start over);
+    Ctrl-C raises :class:`TrainInterrupted` saying what was kept.
+    """
+    out = Path(out)
+    folder = checkpoint_dir_for(out)
+    try:
+        return _train_run(desc, rec, out=out, model_name=model_name, device=device,
+                          time_budget_minutes=time_budget_minutes, seed=seed, quiet=quiet, fresh=fresh, echo=echo)
+    except KeyboardInterrupt:
+        raise TrainInterrupted(_interrupted(out, folder)) from None
+    except BaseException:
+        if folder.is_dir() and not _state_files(folder):
+            shutil.rmtree(folder, ignore_errors=True)       # no epoch finished: nothing worth keeping
+        raise
+
+
+def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_name: Optional[str],
+               device: Optional[str], time_budget_minutes: Optional[float], seed: int, quiet: bool, fresh: bool,
+               echo: Callable[[str], None]) -> dict[str, Any]:
     import zoo
+    from zoo.training import checkpointing
 
     check_trainable(desc, rec)
     name = model_name or rec.model
@@ -87,12 +193,18 @@ def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_
         echo(f"device: {zoo.pick_device(device).reason}")
     else:
         echo("device: cpu (scikit-learn model; no accelerator needed)")
+    folder = checkpoint_dir_for(out)
+    fingerprint = _fingerprint(desc, name, estimator, seed) if info.family == "deep" else None
+    _prepare_checkpoints(folder, fingerprint, fresh, echo)
     echo(f"training {info.family} model '{name}' ...")
     start = time.perf_counter()
-    if task == "anomaly_detection":
-        estimator.fit(train.X)
-    else:
-        estimator.fit(train.X, train.y)
+    with checkpointing(folder) if fingerprint is not None else nullcontext() as session:
+        if task == "anomaly_detection":
+            estimator.fit(train.X)
+        else:
+            estimator.fit(train.X, train.y)
+    if session is not None and session.resumed:
+        echo(f"checkpoint: resumed after epoch {session.resumed[-1]} of the interrupted run")
     train_seconds = time.perf_counter() - start
     metrics = zoo.evaluate(estimator, test, task)
     estimate = next((e for e in rec.estimates if e.approach == info.family), None)
@@ -103,9 +215,11 @@ def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_
         "estimated_train_minutes": estimate.train_minutes if estimate else None,
         "history": _jsonable(getattr(estimator, "history_", None)) if uses_torch else None,
         "skipped_inputs": len(data.skipped),
+        "resumed_after_epoch": session.resumed[-1] if session is not None and session.resumed else None,
     })
     explanation = _explain(estimator, name, info.family, test, task, seed, echo)
     _write_run(out, estimator, name, desc, rec, metrics, data.classes, modality, explanation)
+    shutil.rmtree(folder, ignore_errors=True)
     return metrics
 
 
@@ -145,13 +259,17 @@ def _write_run(out: Path, estimator: Any, name: str, desc: ProjectDescriptor, re
         write_text_atomic(staging / "run.json", json.dumps(
             {"seed": metrics["seed"], "versions": zoo.library_versions(), "classes": classes,
              "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2, default=str))
-        backup = None
-        if out.exists():
-            backup = out.with_name(f".{out.name}.old")
-            shutil.rmtree(backup, ignore_errors=True)
-            out.rename(backup)
-        staging.rename(out)
-        if backup:
+        backup = out.with_name(f".{out.name}.old") if out.exists() else None
+        try:
+            if backup is not None:
+                shutil.rmtree(backup, ignore_errors=True)
+                out.rename(backup)
+            staging.rename(out)
+        except BaseException:
+            if backup is not None and backup.exists() and not out.exists():
+                backup.rename(out)          # the previous run goes back in place
+            raise
+        if backup is not None:
             shutil.rmtree(backup, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

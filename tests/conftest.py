@@ -28,3 +28,16 @@ def write_yaml(tmp_path):
         path.write_text(text, encoding="utf-8")
         return path
     return _write
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _session_signing_key(tmp_path_factory):
+    """Model signatures (zoo.trust) use a key made for this test session, never the user's own key."""
+    old = os.environ.get("ML_ADVISOR_HOME")
+    home = tmp_path_factory.mktemp("advisor-home")
+    os.environ["ML_ADVISOR_HOME"] = str(home)
+    yield home
+    if old is None:
+        os.environ.pop("ML_ADVISOR_HOME", None)
+    else:
+        os.environ["ML_ADVISOR_HOME"] = old

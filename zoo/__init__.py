@@ -42,6 +42,8 @@ _LAZY: dict[str, str] = {
     "pick_device": "zoo.devices",
     "DeviceChoice": "zoo.devices",
     "WeightsNotFoundError": "zoo.weights",
+    "UntrustedModelError": "zoo.trust",
+    "checkpointing": "zoo.training",
 }
 
 __all__ = [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import platform
@@ -10,8 +11,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from zoo.trust import SIGNATURE_FILE, check_trusted, sign_folder
+
 MODEL_FILE = "model.joblib"
 META_FILE = "model.json"
+PICKLED_FILES = (MODEL_FILE,)   # what load_model unpickles (and what signature.json must cover)
 _TRACKED = ("ml-advisor", "scikit-learn", "numpy", "pandas", "torch", "timm", "transformers", "scikit-image",
             "joblib")
 
@@ -33,7 +37,12 @@ def _atomic(path: Path, data: bytes) -> None:
 
 
 def save_model(model: Any, folder: "str | Path", *, name: str, extra: dict[str, Any] | None = None) -> Path:
-    """Write `model.joblib` and `model.json` (zoo name, class labels, versions) into `folder`, atomically."""
+    """Write `model.joblib`, `model.json` (zoo name, class labels, versions) and `signature.json` into `folder`.
+
+    Each file is written atomically. `signature.json` (zoo.trust) lets `load_model` unpickle the folder later
+    without `trust=True`; when this user's signing key cannot be made, a warning says so and loading will
+    need `trust=True`.
+    """
     import joblib
 
     folder = Path(folder)
@@ -46,22 +55,37 @@ def save_model(model: Any, folder: "str | Path", *, name: str, extra: dict[str, 
             "classes": None if classes is None else [c.item() if hasattr(c, "item") else c for c in classes],
             "versions": library_versions(), **(extra or {})}
     _atomic(folder / META_FILE, json.dumps(meta, indent=2, default=str).encode())
+    try:
+        sign_folder(folder, list(PICKLED_FILES))
+    except OSError as exc:
+        (folder / SIGNATURE_FILE).unlink(missing_ok=True)
+        if getattr(exc, "errno", None) == errno.ENOSPC:
+            raise
+        warnings.warn(f"{folder}: not signed ({exc}); loading it will need trust=True / --trust", stacklevel=2)
     return folder / MODEL_FILE
 
 
-def load_model(folder: "str | Path") -> Any:
-    """Load a model saved by `save_model`; warns when library versions differ from the saving ones."""
+def load_model(folder: "str | Path", *, trust: bool = False) -> Any:
+    """Load a model saved by `save_model`; warns when library versions differ from the saving ones.
+
+    Unpickling runs code from the file, so without `trust=True` the folder must carry a `signature.json`
+    made by this user's key over the unchanged `model.joblib` (see zoo.trust); otherwise
+    `zoo.trust.UntrustedModelError` names the file and the reason.
+    """
     import joblib
 
     folder = Path(folder)
     if not (folder / MODEL_FILE).is_file():
         raise FileNotFoundError(f"{folder}: no {MODEL_FILE} here; is this a run folder written by `advisor train`?")
+    data = (folder / MODEL_FILE).read_bytes()           # checked and unpickled from the same bytes
+    if not trust:
+        check_trusted(folder, list(PICKLED_FILES), contents={MODEL_FILE: data})
     meta = json.loads((folder / META_FILE).read_text()) if (folder / META_FILE).is_file() else {}
     saved, now = meta.get("versions", {}), library_versions()
     changed = [f"{k} {saved[k]} -> {now.get(k, 'missing')}" for k in saved if saved[k] != now.get(k)]
     if changed:
         warnings.warn(f"model saved with other library versions: {', '.join(changed)}", stacklevel=2)
-    return joblib.load(folder / MODEL_FILE)
+    return joblib.load(io.BytesIO(data))
 
 
 def model_meta(folder: "str | Path") -> dict[str, Any]:

@@ -2,7 +2,13 @@
 
 Device choice (CUDA > MPS > CPU, with the reason printed once), bf16 autocast and cuDNN autotuning on CUDA,
 optional ``channels_last``, AdamW + cosine schedule, gradient clipping, early stopping that keeps and restores
-the best weights, a wall-clock time budget, atomic best-checkpoint files and seeding.
+the best weights, a wall-clock time budget, atomic best-checkpoint files, resumable training state and seeding.
+
+Resuming: with ``resume_file`` (or inside ``with checkpointing(folder):``) the whole training state (weights,
+optimizer, schedule, early-stopping bookkeeping, history, RNG states) is written atomically after every
+completed epoch; a later call finding that file continues after the last complete epoch, on CPU with the very
+numbers an uninterrupted run gives. It is read with ``torch.load(weights_only=True)``: tensors and plain
+values only, never arbitrary pickled objects.
 
 A batch is ``(inputs, target)``; ``inputs`` is a tensor (``model(x)``), a tuple (``model(*x)``) or a dict of
 tensors (``model(**x)``); ``target`` goes to ``loss_fn(output, target)`` and may be None.
@@ -16,8 +22,10 @@ import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sized
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sized
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Union
 
@@ -29,10 +37,12 @@ from tqdm.auto import tqdm
 
 from zoo.devices import DeviceChoice, pick_device
 
-__all__ = ["TrainHistory", "fit_torch", "predict_torch", "make_loader", "seed_everything", "resolve_device"]
+__all__ = ["TrainHistory", "fit_torch", "predict_torch", "make_loader", "seed_everything", "resolve_device",
+           "checkpointing"]
 
 DeviceLike = Union[DeviceChoice, str, None]
 CHECKPOINT_FILE = "best.pt"
+STATE_FORMAT = 1
 
 
 @dataclass
@@ -53,6 +63,7 @@ class TrainHistory:
     items_per_second: float = 0.0
     total_seconds: float = 0.0
     checkpoint: str | None = None
+    resumed_epoch: int = 0                  # epochs restored from a resume file (0: trained from scratch)
 
     @property
     def epochs_run(self) -> int:
@@ -150,16 +161,88 @@ def _make_optimizer(model: nn.Module, optimizer: Any, lr: float, weight_decay: f
 
 
 def _save_atomic(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temp file in the same folder, then ``os.replace``: readers never see half a file."""
+    """``torch.save`` to a temp file in the same folder, fsync, then ``os.replace``: never half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
     try:
-        torch.save(obj, tmp)
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+# ----------------------------------------------------------------------------- resumable state
+
+@dataclass
+class CheckpointSession:
+    """State of a :func:`checkpointing` block: ``calls`` counts the ``fit_torch`` calls made in it."""
+
+    folder: Path
+    calls: int = 0
+    resumed: list[int] = field(default_factory=list)      # resumed_epoch of each call that found a state file
+
+
+_SESSION: ContextVar[CheckpointSession | None] = ContextVar("zoo_checkpointing", default=None)
+
+
+@contextmanager
+def checkpointing(folder: str | os.PathLike[str]) -> Iterator[CheckpointSession]:
+    """Within the block, each :func:`fit_torch` call without its own ``resume_file`` keeps its resumable state
+    in ``folder/state-K.pt`` (K = 1 for the block's first call, 2 for the second, ...) and resumes from it."""
+    session = CheckpointSession(Path(folder))
+    token = _SESSION.set(session)
+    try:
+        yield session
+    finally:
+        _SESSION.reset(token)
+
+
+def _rng_state() -> dict[str, Any]:
+    np_state = np.random.get_state()
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "python": random.getstate(),
+                             "numpy": (str(np_state[0]), [int(v) for v in np_state[1]], *map(float, np_state[2:]))}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), int(pos), int(has_gauss), float(cached)))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _load_state(path: Path) -> dict[str, Any] | None:
+    """A resume file's contents (tensors and plain values only), or None when absent or unreadable."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - a damaged file means "start from scratch", said aloud
+        tqdm.write(f"checkpoint: {path} unreadable ({type(exc).__name__}); training from scratch", file=sys.stderr)
+        return None
+    return state if isinstance(state, dict) else None
+
+
+def _state_mismatch(state: dict[str, Any], model: nn.Module, epochs: int, n_batches: int | None,
+                    monitor: str) -> str | None:
+    """Why a resume file does not belong to this training call, or None."""
+    if state.get("format") != STATE_FORMAT:
+        return "another format"
+    if (state.get("epochs"), state.get("n_batches"), state.get("monitor")) != (epochs, n_batches, monitor):
+        return "different epochs, batches or monitored value"
+    saved = state.get("model") or {}
+    mine = model.state_dict()
+    if set(saved) != set(mine) or any(tuple(saved[k].shape) != tuple(v.shape) for k, v in mine.items()):
+        return "a different network"
+    return None
 
 
 def _evaluate(model: nn.Module, loader: Any, loss_fn: Callable[..., torch.Tensor], device: str,
@@ -189,7 +272,8 @@ def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterabl
               weight_decay: float = 0.01, scheduler: str | None = "cosine", grad_clip: float | None = None,
               seed: int | None = 0,
               on_epoch_end: Callable[[int, nn.Module, TrainHistory], Any] | None = None,
-              checkpoint_dir: str | os.PathLike[str] | None = None) -> TrainHistory:
+              checkpoint_dir: str | os.PathLike[str] | None = None,
+              resume_file: str | os.PathLike[str] | None = None) -> TrainHistory:
     """Train ``model`` in place and leave it holding the best weights seen; returns a :class:`TrainHistory`.
 
     ``monitor``: ``"val_loss"`` (lower is better) or ``"val_metric"`` (``metric_fn(outputs, targets)``, higher
@@ -200,13 +284,22 @@ def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterabl
     batch plus the validation pass would not fit, validates, and keeps the best weights (a partial last epoch
     is fine). ``on_epoch_end(epoch, model, history)`` (epoch 1-based) runs after each epoch, e.g. to unfreeze
     layers. ``checkpoint_dir``: the best state is also written there as ``best.pt``, atomically.
+    ``resume_file`` (default: ``state-K.pt`` in an enclosing :func:`checkpointing` folder): the full training
+    state is saved there after every epoch; when it exists and matches this call (network, epochs, batches per
+    epoch, monitor), training continues after its last complete epoch — ``on_epoch_end`` is replayed for the
+    epochs already done so that callbacks which change the model (unfreezing) take effect again, and the time
+    budget counts the time spent before. A file that does not match is ignored (training starts from scratch).
     """
     if monitor not in ("val_loss", "val_metric"):
         raise ValueError("monitor must be 'val_loss' or 'val_metric'")
     if monitor == "val_metric" and (metric_fn is None or val_loader is None):
         raise ValueError("monitor='val_metric' needs metric_fn and a val_loader")
     start = time.perf_counter()
-    deadline = start + time_budget_s if time_budget_s else math.inf
+    session = _SESSION.get()
+    if resume_file is None and session is not None:
+        session.calls += 1
+        resume_file = session.folder / f"state-{session.calls}.pt"
+    state_path = Path(resume_file) if resume_file is not None else None
     choice = resolve_device(device)
     dev = choice.device
     if progress:
@@ -237,6 +330,53 @@ def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterabl
     n_val = _len(val_loader) if val_loader is not None else 0
     ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
     bars = _show_bars(progress)
+    start_epoch, spent_before = 1, 0.0
+    state = _load_state(state_path) if state_path is not None and state_path.is_file() else None
+    if state is not None:
+        problem = _state_mismatch(state, model, epochs, n_batches, hist.monitor)
+        if problem:
+            tqdm.write(f"checkpoint: {state_path} is for {problem}; training from scratch", file=sys.stderr)
+            state = None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if sched is not None and state.get("scheduler") is not None:
+            sched.load_state_dict(state["scheduler"])
+        names = {f.name for f in fields(TrainHistory)}
+        for key, value in (state.get("history") or {}).items():
+            if key in names and key not in ("device", "device_reason"):
+                setattr(hist, key, value)
+        best_state, bad_epochs = state.get("best_state"), int(state["bad_epochs"])
+        items, train_seconds = int(state["items"]), float(state["train_seconds"])
+        batch_times, val_seconds = list(state["batch_times"]), state.get("val_seconds")
+        spent_before, start_epoch = float(state["elapsed"]), int(state["epoch"]) + 1
+        hist.resumed_epoch = int(state["epoch"])
+        if session is not None:
+            session.resumed.append(hist.resumed_epoch)
+        if on_epoch_end is not None:
+            for done in range(1, start_epoch):
+                on_epoch_end(done, model, hist)
+        _set_rng_state(state["rng"])
+        if progress:
+            tqdm.write(f"checkpoint: resuming after epoch {hist.resumed_epoch}/{epochs} from {state_path}",
+                       file=sys.stderr)
+        if hist.stop_reason != "completed":
+            start_epoch = epochs + 1                         # it had already stopped early: nothing left to run
+    deadline = start + time_budget_s - spent_before if time_budget_s else math.inf
+
+    def save_state(epoch: int) -> None:
+        if state_path is None:
+            return
+        _save_atomic({
+            "format": STATE_FORMAT, "epoch": epoch, "epochs": epochs, "n_batches": n_batches,
+            "monitor": hist.monitor,
+            "model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
+            "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched is not None else None,
+            "best_state": best_state, "bad_epochs": bad_epochs, "items": items, "train_seconds": train_seconds,
+            "batch_times": batch_times[-21:], "val_seconds": val_seconds,
+            "elapsed": spent_before + time.perf_counter() - start,
+            "history": {k: v for k, v in asdict(hist).items() if k not in ("device", "device_reason")},
+            "rng": _rng_state()}, state_path)
 
     def est_batch() -> float:
         recent = batch_times[1:][-20:] or batch_times        # the first batch carries warm-up costs
@@ -247,7 +387,8 @@ def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterabl
             return 0.0
         return val_seconds if val_seconds is not None else 0.5 * est_batch() * (n_val or 1)
 
-    epoch_bar = tqdm(range(1, epochs + 1), desc="epochs", disable=bars, leave=False, file=sys.stderr)
+    epoch_bar = tqdm(range(start_epoch, epochs + 1), desc="epochs", initial=start_epoch - 1, total=epochs,
+                     disable=bars, leave=False, file=sys.stderr)
     for epoch in epoch_bar:
         t_epoch = time.perf_counter()
         if epoch > 1 and t_epoch + est_batch() + est_val() > deadline:
@@ -310,15 +451,16 @@ def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterabl
             on_epoch_end(epoch, model, hist)
         if out_of_time:
             hist.stop_reason = "time_budget"
-            break
-        if patience is not None and bad_epochs >= patience and epoch < epochs:
+        elif patience is not None and bad_epochs >= patience and epoch < epochs:
             hist.stop_reason = "patience"
+        save_state(epoch)                 # after the stop decision, so a resumed run stops where this one did
+        if hist.stop_reason != "completed":
             break
     epoch_bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     hist.items_per_second = items / train_seconds if train_seconds > 0 else 0.0
-    hist.total_seconds = time.perf_counter() - start
+    hist.total_seconds = spent_before + time.perf_counter() - start
     return hist
 
 
