@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import click
 
@@ -105,6 +105,33 @@ def _load(descriptor: str, data: Optional[str] = None):
         _fail(str(exc))
 
 
+def _launch_torchrun(desc: Any, rec: Any, descriptor: str, nproc: int, **opts: Any) -> None:
+    """Re-run this `advisor train` under `torchrun --nproc-per-node N` (PyTorch DDP) and exit with its code."""
+    import subprocess
+
+    import zoo
+    from zoo import distributed
+
+    name = opts["model"] or rec.model
+    try:
+        family = zoo.model_info(name).family
+    except ValueError as exc:
+        _fail(str(exc).splitlines()[0])
+    if family != "deep":
+        _fail(f"--launcher torchrun: data-parallel training is for deep models; '{name}' is {family} "
+              "(drop --launcher, or pick a deep model with --model)")
+    argv = ["train", descriptor]
+    for key, flag in (("data", "--data"), ("out", "--out"), ("device", "--device"), ("model", "--model"),
+                      ("time_budget", "--time-budget"), ("seed", "--seed")):
+        if opts[key] is not None:
+            argv += [flag, str(opts[key])]
+    argv += [flag for key, flag in (("quiet", "--quiet"), ("report", "--report"), ("fresh", "--fresh")) if opts[key]]
+    cmd = distributed.launch_command(nproc, argv)
+    click.echo(f"advisor: launching {nproc} processes: torchrun --standalone --nproc-per-node={nproc} "
+               f"-m advisor.cli {' '.join(argv)}", err=True)
+    sys.exit(subprocess.run(cmd).returncode)
+
+
 @cli.command("train")
 @click.argument("descriptor", metavar="DESCRIPTOR.yaml")
 @click.option("--data", "data", help="Data path (overrides data.path): CSV/Parquet, image folder, or .npz.")
@@ -117,9 +144,13 @@ def _load(descriptor: str, data: Optional[str] = None):
 @click.option("--report", "report", is_flag=True, help="Also write RUN_DIR/report.html and print its path.")
 @click.option("--fresh", is_flag=True,
               help="Ignore the checkpoint of an interrupted run of this RUN_DIR and start over.")
+@click.option("--launcher", type=click.Choice(["none", "torchrun"]), default="none", show_default=True,
+              help="torchrun: data-parallel training of a deep model (PyTorch DDP) in --nproc processes.")
+@click.option("--nproc", type=click.IntRange(1), default=2, show_default=True,
+              help="Processes for --launcher torchrun (one per GPU; gloo on CPU).")
 def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: Optional[str],
               model_name: Optional[str], time_budget: Optional[float], seed: int, quiet: bool,
-              report: bool, fresh: bool) -> None:
+              report: bool, fresh: bool, launcher: str, nproc: int) -> None:
     """Train the recommended model on the data, evaluate on a held-out split, save a run folder.
 
     The run folder is built aside and renamed into place: it holds a complete run or is left as it was.
@@ -130,16 +161,26 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     previous run left intact.
     """
     from advisor.train import TrainError, TrainInterrupted, train_run
+    from zoo import distributed
 
     desc, rec = _load(descriptor, data)
+    if launcher == "torchrun":
+        _launch_torchrun(desc, rec, descriptor, nproc, data=data, out=out, device=device, model=model_name,
+                         time_budget=time_budget, seed=seed, quiet=quiet, report=report, fresh=fresh)
+    main = distributed.is_main()                 # under torchrun, only rank 0 speaks and writes
+
+    def say(line: str) -> None:
+        if main:
+            click.echo(line, err=True)
+
     for note in rec.measured:
-        click.echo(f"measured: {note}", err=True)
-    click.echo(f"advisor: {rec.approach} / {rec.architecture} → '{model_name or rec.model}'", err=True)
+        say(f"measured: {note}")
+    say(f"advisor: {rec.approach} / {rec.architecture} → '{model_name or rec.model}'")
     run_dir = Path(out or Path("runs") / desc.name)
     try:
         metrics = train_run(desc, rec, out=run_dir, model_name=model_name, device=device,
-                            time_budget_minutes=time_budget, seed=seed, quiet=quiet, fresh=fresh,
-                            echo=lambda line: click.echo(line, err=True))
+                            time_budget_minutes=time_budget, seed=seed, quiet=quiet or not main, fresh=fresh,
+                            echo=say)
     except TrainInterrupted as exc:
         click.echo(f"\nadvisor: interrupted: {exc}", err=True)
         sys.exit(130)
@@ -149,10 +190,13 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
         where = run_dir if run_dir.exists() else None
         _fail(f"{exc.filename or run_dir}: {exc.strerror or exc}"
               + (f"; {where} left as it was" if where else f"; nothing written to {run_dir}"))
+    if not main:
+        return
     keys = ("accuracy", "macro_f1", "roc_auc", "mae", "rmse", "r2", "f1_anomaly")
     shown = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys if isinstance(metrics.get(k), float))
+    procs = f" × {metrics['processes']} processes" if metrics.get("processes", 1) > 1 else ""
     click.echo(f"{metrics['model']}: {shown} on {metrics['n_test']:,} held-out items; "
-               f"trained in {metrics['train_seconds']:.1f} s on {metrics['device']}")
+               f"trained in {metrics['train_seconds']:.1f} s on {metrics['device']}{procs}")
     click.echo(f"run folder: {run_dir}")
     if report:
         click.echo(f"report: {_report(run_dir, run_dir / 'report.html')}")

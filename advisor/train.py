@@ -27,6 +27,7 @@ import yaml
 from advisor.atomic import write_text_atomic
 from advisor.recommendation import Recommendation
 from advisor.schema import ProjectDescriptor
+from zoo import distributed
 
 TRAINABLE_MODALITIES = ("tabular", "image", "text", "time_series")
 
@@ -195,7 +196,19 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
         echo("device: cpu (scikit-learn model; no accelerator needed)")
     folder = checkpoint_dir_for(out)
     fingerprint = _fingerprint(desc, name, estimator, seed) if info.family == "deep" else None
-    _prepare_checkpoints(folder, fingerprint, fresh, echo)
+    ddp = distributed.active()
+    if ddp:
+        if info.family != "deep":
+            raise TrainError(f"torchrun data-parallel training is for deep models; '{name}' is {info.family} "
+                             "(train it with one process)")
+        import torch.distributed as dist
+
+        distributed.init(zoo.pick_device(device).device)
+        echo(f"distributed: rank {distributed.world()[0]} of {distributed.world()[1]} ({dist.get_backend()})")
+    if distributed.is_main():
+        _prepare_checkpoints(folder, fingerprint, fresh, echo)
+    if ddp:
+        dist.barrier()                          # every process sees the checkpoint folder rank 0 prepared
     echo(f"training {info.family} model '{name}' ...")
     start = time.perf_counter()
     with checkpointing(folder) if fingerprint is not None else nullcontext() as session:
@@ -206,6 +219,8 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     if session is not None and session.resumed:
         echo(f"checkpoint: resumed after epoch {session.resumed[-1]} of the interrupted run")
     train_seconds = time.perf_counter() - start
+    if not distributed.is_main():
+        return {}                               # rank 0 evaluates and writes the run folder
     metrics = zoo.evaluate(estimator, test, task)
     estimate = next((e for e in rec.estimates if e.approach == info.family), None)
     metrics.update({
@@ -216,6 +231,7 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
         "history": _jsonable(getattr(estimator, "history_", None)) if uses_torch else None,
         "skipped_inputs": len(data.skipped),
         "resumed_after_epoch": session.resumed[-1] if session is not None and session.resumed else None,
+        "processes": distributed.world()[1],
     })
     explanation = _explain(estimator, name, info.family, test, task, seed, echo)
     _write_run(out, estimator, name, desc, rec, metrics, data.classes, modality, explanation)

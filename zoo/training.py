@@ -35,6 +35,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 from tqdm.auto import tqdm
 
+from zoo import distributed
 from zoo.devices import DeviceChoice, pick_device
 
 __all__ = ["TrainHistory", "fit_torch", "predict_torch", "make_loader", "seed_everything", "resolve_device",
@@ -308,9 +309,17 @@ def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterabl
     if dev.startswith("cuda"):
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = True
+    ddp = distributed.active()               # launched by torchrun with more than one process
+    if ddp:
+        dev = distributed.init(dev)
+        if isinstance(train_loader, DataLoader):
+            train_loader = distributed.shard_loader(train_loader, seed)
+    main = distributed.is_main()             # only this process writes checkpoints and shows progress
+    progress = progress and main
     model.to(dev)
     if channels_last:
         model.to(memory_format=torch.channels_last)
+    net = distributed.wrap(model, dev) if ddp else model      # DDP all-reduces gradients on backward
     opt = _make_optimizer(model, optimizer, lr, weight_decay)
     n_batches = _len(train_loader)
     sched = None
@@ -365,7 +374,7 @@ def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterabl
     deadline = start + time_budget_s - spent_before if time_budget_s else math.inf
 
     def save_state(epoch: int) -> None:
-        if state_path is None:
+        if state_path is None or not main:
             return
         _save_atomic({
             "format": STATE_FORMAT, "epoch": epoch, "epochs": epochs, "n_batches": n_batches,
@@ -391,17 +400,21 @@ def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterabl
                      disable=bars, leave=False, file=sys.stderr)
     for epoch in epoch_bar:
         t_epoch = time.perf_counter()
-        if epoch > 1 and t_epoch + est_batch() + est_val() > deadline:
+        late = epoch > 1 and t_epoch + est_batch() + est_val() > deadline
+        if distributed.any_true(late, dev) if ddp else late:
             hist.stop_reason = "time_budget"
             break
-        model.train()
+        sampler = getattr(train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)                          # a new shuffle per epoch, the same on every process
+        net.train()
         out_of_time, loss_sum, count = False, 0.0, 0
         for batch in tqdm(train_loader, total=n_batches, desc=f"epoch {epoch}", disable=bars, leave=False,
                           file=sys.stderr):
             t_batch = time.perf_counter()
             x, y = _to_device(_split_batch(batch), dev, channels_last)
             with _autocast(dev):
-                loss = loss_fn(_call(model, x), y)
+                loss = loss_fn(_call(net, x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if grad_clip:
@@ -415,15 +428,21 @@ def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterabl
             now = time.perf_counter()
             batch_times.append(now - t_batch)
             train_seconds += now - t_batch
-            if now + est_batch() + est_val() > deadline:
+            late = now + est_batch() + est_val() > deadline
+            if distributed.any_true(late, dev) if ddp else late:   # every process stops at the same batch
                 out_of_time = True
                 break
         items += count
         train_loss = loss_sum / max(count, 1)
+        if ddp:
+            train_loss = distributed.mean(train_loss, dev)
         val_loss = val_metric = None
         if val_loader is not None:
             t_val = time.perf_counter()
             val_loss, val_metric = _evaluate(model, val_loader, loss_fn, dev, channels_last, metric_fn)
+            if ddp:                                          # identical already; averaged so decisions agree
+                val_loss = distributed.mean(val_loss, dev)
+                val_metric = None if val_metric is None else distributed.mean(val_metric, dev)
             val_seconds = time.perf_counter() - t_val
         hist.train_loss.append(train_loss)
         hist.val_loss.append(val_loss)
@@ -437,7 +456,7 @@ def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterabl
         if better:
             hist.best_score, hist.best_epoch, bad_epochs = float(score), epoch, 0
             best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-            if ckpt is not None:
+            if ckpt is not None and main:
                 _save_atomic({"state_dict": best_state, "epoch": epoch, hist.monitor: score}, ckpt)
                 hist.checkpoint = str(ckpt)
         else:
