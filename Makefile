@@ -23,11 +23,13 @@ demo: $(STAMP)
 	@echo
 	@echo "== the embedded demo: recommend, then train the pick on 3,000 Fashion-MNIST photos (shipped, offline)"
 	$(BIN)/advisor recommend $(DEMO)
-	$(BIN)/advisor train $(DEMO) --out runs/demo
+	$(BIN)/advisor train $(DEMO) --out runs/demo --report
 	$(BIN)/advisor predict runs/demo examples/data/demo_images | head -5
 	@echo
 	@echo "== measured, not argued: classical vs hybrid on the same photos, learning curves at 10% and 25% of the data"
 	$(BIN)/advisor compare $(DEMO) --families classical,hybrid --sizes 0.1,0.25 --seeds 1 --out runs/demo-compare --quiet
+	@echo
+	@echo "== open the reports: runs/demo/report.html (the trained model) and runs/demo-compare/report.html (the bake-off)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
