@@ -46,10 +46,20 @@ def summary(rec: Recommendation) -> str:
         lines += ["", "Alternatives:", *[f"  - {a.approach} ({_fmt(a.score)}): {a.architecture} → {a.model}"
                                          for a in rec.alternatives]]
     lines += ["", "Rough training cost on the declared hardware:"]
-    lines += [f"  - {e.approach}: ~{e.train_minutes:g} min, ~{e.memory_gb:g} GB on {e.device} "
+    lines += [f"  - {e.approach}: ~{_duration(e.train_minutes * 60)}, ~{e.memory_gb:g} GB on {e.device} "
               f"({'; '.join(e.assumptions)})" for e in rec.estimates]
     lines += ["", f"{len(rec.trace)} rules fired; `advisor recommend --json` shows the full trace."]
     return "\n".join(lines)
+
+
+def _duration(seconds: float) -> str:
+    """3 s, 40 s, 2.5 min, 1.5 h."""
+    if seconds < 60:
+        return f"{max(seconds, 1):.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.2g} min"
+    hours = seconds / 3600
+    return f"{hours:.2g} h" if hours < 10 else f"{hours:,.0f} h"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

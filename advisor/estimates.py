@@ -12,19 +12,22 @@ from typing import Any, Mapping, Optional
 
 from advisor.recommendation import Estimate
 
-# (approach, modality) -> seconds per item per pass on 2 CPU cores, passes (epochs), memory GB, what is assumed
+# (approach, modality) -> seconds per item per pass on 2 CPU cores, passes (epochs), memory GB, what is assumed.
+# Calibrated on `python -m benchmarks quality` (2-core CPU, 2026-11-24): the zoo's default settings.
 _CPU_COST: dict[tuple[str, str], tuple[float, int, float, str]] = {
     ("classical", "tabular"): (2e-5, 1, 0.5, "gradient boosting, 100 iterations, ~30 columns"),
     ("classical", "time_series"): (5e-5, 1, 0.5, "boosting on lag and calendar features"),
-    ("classical", "text"): (3e-4, 1, 1.0, "TF-IDF (1-2 grams) + logistic regression"),
-    ("classical", "image"): (0.016, 1, 1.0, "colour/texture/edge/shape features at 128 px + forest"),
-    ("hybrid", "image"): (0.0075, 1, 1.5, "one frozen EfficientNet-Lite0 pass at 128 px + logistic head"),
-    ("hybrid", "text"): (0.02, 1, 1.5, "one frozen MiniLM pass at 64 tokens + logistic head"),
-    ("deep", "tabular"): (5e-5, 30, 1.0, "MLP, 30 epochs"),
+    ("classical", "text"): (1e-3, 1, 1.0, "TF-IDF (1-2 grams) + logistic regression"),
+    ("classical", "image"): (0.009, 1, 1.0, "colour/texture/edge/shape features at 128 px + forest"),
+    ("hybrid", "image"): (0.005, 1, 1.5, "one frozen EfficientNet-Lite0 pass at 128 px + logistic head"),
+    ("hybrid", "text"): (0.011, 1, 1.5, "one frozen MiniLM pass at 128 tokens + logistic head"),
+    ("deep", "tabular"): (2e-5, 20, 1.0, "MLP, ~20 epochs with early stopping"),
     ("deep", "time_series"): (2e-4, 30, 1.0, "GRU over 32-step windows, 30 epochs"),
-    ("deep", "image"): (0.022, 5, 3.0, "EfficientNet-Lite0 fine-tune at 128 px, batch 64, 5 epochs"),
-    ("deep", "text"): (0.0625, 3, 2.5, "MiniLM fine-tune at 64 tokens, batch 16, 3 epochs"),
+    ("deep", "image"): (0.0065, 3, 3.0, "EfficientNet-Lite0 fine-tune at 128 px, batch 32, 3 epochs"),
+    ("deep", "text"): (0.05, 2, 2.5, "MiniLM fine-tune at 128 tokens, batch 16, 2 epochs"),
 }
+# Start-up seconds whatever the size: imports, loading pretrained weights, the first batches.
+_FIXED_S = {"classical": 0.1, "hybrid": 2.0, "deep": 2.0}
 _FALLBACK = (0.05, 10, 4.0, "no measured figure for this modality; assumed 4x an image fine-tune step")
 _GPU_SPEEDUP = {"classical": 1.0, "hybrid": 20.0, "deep": 25.0}
 _FROM_SCRATCH_EPOCHS = 30
@@ -47,7 +50,7 @@ def estimate(approach: str, model: Optional[str], facts: Mapping[str, Any]) -> E
     if facts["task"] == "generation":
         passes = max(passes, 50)
         assumptions.append("generative training: at least 50 epochs")
-    seconds = n * per_item * passes
+    seconds = n * per_item * passes + _FIXED_S.get(approach, 0.0)
     device = "cpu (2 cores)"
     if accelerator != "none":
         gpus = 4 if accelerator == "multi_gpu" else 1
@@ -55,5 +58,5 @@ def estimate(approach: str, model: Optional[str], facts: Mapping[str, Any]) -> E
         seconds /= speedup
         device = f"{gpus} GPU" + ("s" if gpus > 1 else "")
         assumptions.append(f"GPU speed-up x{speedup:g} over 2 CPU cores" if speedup > 1 else "runs on CPU anyway")
-    return Estimate(approach=approach, model=model, device=device, train_minutes=round(seconds / 60 + 0.05, 1),
+    return Estimate(approach=approach, model=model, device=device, train_minutes=float(f"{seconds / 60:.2g}"),
                     memory_gb=memory, assumptions=assumptions)
