@@ -23,6 +23,8 @@ from advisor.atomic import write_text_atomic
 from advisor.recommendation import Recommendation
 from advisor.schema import ProjectDescriptor
 from advisor.train import check_trainable
+from advisor.units import nbytes as _size
+from advisor.units import seconds as _secs
 
 if TYPE_CHECKING:
     import numpy as np
@@ -496,22 +498,6 @@ def _write(out: Path, desc: ProjectDescriptor, rec: Recommendation, result: dict
 
 
 # ----------------------------------------------------------------------------- showing it (CLI and report)
-
-def _secs(s: Any) -> str:
-    if not isinstance(s, (int, float)):
-        return "—"
-    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min"
-
-
-def _size(n: Any) -> str:
-    if not isinstance(n, (int, float)):
-        return "—"
-    for unit in ("B", "KB", "MB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
-
 
 def table_rows(result: dict[str, Any]) -> list[dict[str, str]]:
     """One row of ready-to-show strings per requested family (measured or skipped)."""

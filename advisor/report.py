@@ -19,6 +19,8 @@ from markupsafe import Markup
 
 from advisor import charts
 from advisor.atomic import write_text_atomic
+from advisor.units import nbytes as _bytes
+from advisor.units import seconds as _seconds
 
 PIECES = (
     ("descriptor", "descriptor.yaml", "the project descriptor"),
@@ -75,26 +77,10 @@ def _num(x: Any, digits: int = 3) -> str:
     return str(x)
 
 
-def _seconds(s: Any) -> str:
-    if not isinstance(s, (int, float)):
-        return "—"
-    return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min"
-
-
 def _minutes(m: Any) -> str:
     if not isinstance(m, (int, float)):
         return "—"
     return _seconds(m * 60)
-
-
-def _bytes(n: Any) -> str:
-    if not isinstance(n, (int, float)):
-        return "—"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return "—"
 
 
 def _value(v: Any) -> str:

@@ -327,12 +327,14 @@ def bench_threads(repeats: int) -> dict[str, Any]:
         finally:
             torch.set_num_threads(default_threads)
 
-    t = interleaved({"one": lambda: mlp(1), "default": lambda: mlp(default_threads)}, repeats)
-    r = ratio_stats(t["one"], t["default"])
-    out["tabular_mlp_fit_1_over_default_torch_threads"] = {**r, "one_s": stats(t["one"]),
-                                                           "default_s": stats(t["default"])}
-    rows.append([f"tabular_mlp fit, breast cancer (torch 1 vs {default_threads} threads)", stats(t["one"])["median"],
-                 stats(t["default"])["median"], r["median"], r["min"], r["max"]])
+    def one_vs_default(fn: Any, key: str, label: str) -> None:
+        t = interleaved({"one": lambda: fn(1), "default": lambda: fn(default_threads)}, repeats)
+        r = ratio_stats(t["one"], t["default"])
+        out[key] = {**r, "one_s": stats(t["one"]), "default_s": stats(t["default"])}
+        rows.append([label, stats(t["one"])["median"], stats(t["default"])["median"], r["median"], r["min"], r["max"]])
+
+    one_vs_default(mlp, "tabular_mlp_fit_1_over_default_torch_threads",
+                   f"tabular_mlp fit, breast cancer (torch 1 vs {default_threads} threads)")
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -360,12 +362,8 @@ def bench_threads(repeats: int) -> dict[str, Any]:
         finally:
             torch.set_num_threads(default_threads)
 
-    t = interleaved({"one": lambda: lm_steps(1), "default": lambda: lm_steps(default_threads)}, repeats)
-    r = ratio_stats(t["one"], t["default"])
-    out["minilm_finetune_2_steps_1_over_default_torch_threads"] = {**r, "one_s": stats(t["one"]),
-                                                                   "default_s": stats(t["default"])}
-    rows.append([f"MiniLM fine-tune, 2 steps x 16 texts (torch 1 vs {default_threads} threads)",
-                 stats(t["one"])["median"], stats(t["default"])["median"], r["median"], r["min"], r["max"]])
+    one_vs_default(lm_steps, "minilm_finetune_2_steps_1_over_default_torch_threads",
+                   f"MiniLM fine-tune, 2 steps x 16 texts (torch 1 vs {default_threads} threads)")
     print(f"\n== threads: 1 thread vs the default (median of {repeats}, interleaved; < 1 means 1 thread is faster) ==")
     print(table(rows, ["fit", "1 thread s", "default s", "1/default", "min", "max"]))
     return out
