@@ -26,8 +26,8 @@ _CPU_COST: dict[tuple[str, str], tuple[float, int, float, str]] = {
     ("deep", "image"): (0.0065, 3, 3.0, "EfficientNet-Lite0 fine-tune at 128 px, batch 32, 3 epochs"),
     ("deep", "text"): (0.05, 2, 2.5, "MiniLM fine-tune at 128 tokens, batch 16, 2 epochs"),
 }
-# Start-up seconds whatever the size: imports, loading pretrained weights, the first batches.
-_FIXED_S = {"classical": 0.1, "hybrid": 2.0, "deep": 2.0}
+# Start-up seconds whatever the size: loading a pretrained network and its first batches, else small overheads.
+_FIXED_S = {"pretrained": 2.0, "other": 0.1}
 _FALLBACK = (0.05, 10, 4.0, "no measured figure for this modality; assumed 4x an image fine-tune step")
 _GPU_SPEEDUP = {"classical": 1.0, "hybrid": 20.0, "deep": 25.0}
 _FROM_SCRATCH_EPOCHS = 30
@@ -50,7 +50,8 @@ def estimate(approach: str, model: Optional[str], facts: Mapping[str, Any]) -> E
     if facts["task"] == "generation":
         passes = max(passes, 50)
         assumptions.append("generative training: at least 50 epochs")
-    seconds = n * per_item * passes + _FIXED_S.get(approach, 0.0)
+    pretrained_net = approach != "classical" and modality in ("image", "text", "audio")
+    seconds = n * per_item * passes + _FIXED_S["pretrained" if pretrained_net else "other"]
     device = "cpu (2 cores)"
     if accelerator != "none":
         gpus = 4 if accelerator == "multi_gpu" else 1

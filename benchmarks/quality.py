@@ -77,7 +77,8 @@ def _model_seconds(approach: str, modality: str, n: int) -> tuple[float, int]:
     from advisor import estimates as est
 
     per_item, passes, _mem, _what = est._CPU_COST.get((approach, modality), est._FALLBACK)
-    return n * per_item * passes + est._FIXED_S.get(approach, 0.0), passes
+    fixed = est._FIXED_S["pretrained" if approach != "classical" and modality in ("image", "text") else "other"]
+    return n * per_item * passes + fixed, passes
 
 
 def _run_one(name: str, params: dict[str, Any], train: Any, test: Any) -> dict[str, Any]:
