@@ -169,8 +169,9 @@ def _describe(field_name: str, old: Any, new: Any) -> str:
 
 
 def _closeness(old: Any, new: Any) -> float:
-    if isinstance(new, (int, float)) and not isinstance(new, bool) and isinstance(old, (int, float)) and old:
-        return abs(math.log10(new / old))
+    if isinstance(new, (int, float)) and not isinstance(new, bool) and isinstance(old, (int, float)) \
+            and old > 0 and new > 0:
+        return abs(math.log10(new) - math.log10(old))     # not log10(new / old): that underflows for huge counts
     return 1.0
 
 

@@ -30,8 +30,19 @@ def resolve_data_path(desc: ProjectDescriptor, descriptor_file: Optional[Path],
     return desc.model_copy(update={"data": desc.data.model_copy(update={"path": str(path)})})
 
 
+def _loops_back(folder: Path, top: Path) -> bool:
+    """A symlinked class folder that resolves to the data folder or above it (its images would count twice)."""
+    try:
+        target = folder.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return True
+    return top == target or top.is_relative_to(target)
+
+
 def _count_folder(root: Path) -> tuple[int, int]:
-    classes = [d for d in sorted(os.listdir(root)) if (root / d).is_dir() and not d.startswith(".")]
+    top = root.resolve()
+    classes = [d for d in sorted(os.listdir(root))
+               if (root / d).is_dir() and not d.startswith(".") and not _loops_back(root / d, top)]
     total = 0
     for cls in classes:
         for _, _, files in os.walk(root / cls, followlinks=False):
@@ -40,6 +51,14 @@ def _count_folder(root: Path) -> tuple[int, int]:
 
 
 def _scan_csv(path: Path, target: Optional[str], extra_non_features: int) -> tuple[int, int, Optional[int]]:
+    limit = csv.field_size_limit(2**31 - 1)         # long documents in a text CSV are fields > 128 KB
+    try:
+        return _scan_rows(path, target, extra_non_features)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def _scan_rows(path: Path, target: Optional[str], extra_non_features: int) -> tuple[int, int, Optional[int]]:
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         reader = csv.reader(handle)
         header = next(reader, [])
@@ -69,14 +88,26 @@ def prepare(descriptor: "str | Path", data_override: Optional[str] = None) -> tu
 
 
 def measure(desc: ProjectDescriptor) -> tuple[ProjectDescriptor, list[str]]:
-    """Fill n_samples / n_classes / n_features from data.path where they are missing; say what was measured."""
+    """Fill n_samples / n_classes / n_features from data.path where they are missing; say what was measured.
+
+    Best effort: a path that is missing, not a plain file or folder (a FIFO would block), or unreadable is left
+    unmeasured; loading the data for training says what is wrong with it.
+    """
     data = desc.data
-    if not data.path or not Path(data.path).exists():
-        return desc, []
     if data.n_samples is not None and data.n_classes is not None and (
             data.n_features is not None or data.modality.value != "tabular"):
         return desc, []
-    path = Path(data.path)
+    try:
+        return _measure(desc)
+    except Exception:  # noqa: BLE001 - whatever the file holds (pickles in an .npz, broken zip, NUL bytes, ...)
+        return desc, []
+
+
+def _measure(desc: ProjectDescriptor) -> tuple[ProjectDescriptor, list[str]]:
+    data = desc.data
+    path = Path(data.path or "")
+    if not data.path or not (path.is_dir() or path.is_file()):
+        return desc, []
     found: dict[str, Optional[int]] = {}
     if path.is_dir():
         found["n_samples"], found["n_classes"] = _count_folder(path)

@@ -92,7 +92,8 @@ def ask_descriptor(prompt: Callable[..., Any] = click.prompt, echo: Callable[[st
 def _check_constraints(info: Any, value: Any) -> None:
     """Apply the field's numeric bounds so a bad answer is re-asked, not rejected at the end."""
     for meta in info.metadata:
-        for attr, ok in (("ge", lambda v, b: v >= b), ("gt", lambda v, b: v > b)):
+        for attr, op, ok in (("ge", ">=", lambda v, b: v >= b), ("gt", ">", lambda v, b: v > b),
+                             ("le", "<=", lambda v, b: v <= b)):
             bound: Optional[float] = getattr(meta, attr, None)
             if bound is not None and value is not None and not ok(value, bound):
-                raise ValueError(f"must be {'>=' if attr == 'ge' else '>'} {bound}")
+                raise ValueError(f"must be {op} {bound}")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
+import unicodedata
 from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 
 class Task(str, Enum):
@@ -61,13 +64,26 @@ class Shift(str, Enum):
     expected = "expected"
 
 
+MAX_COUNT = 10**15  # counts beyond this are typos (or fuzz), and would overflow the float cost estimates
+
+
 def _ask_if(condition: str) -> dict[str, Any]:
     """Schema extra: the questionnaire asks the field only when `condition` holds (rule language)."""
     return {"ask_if": condition}
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_enum_values=False, validate_default=True)
+    model_config = ConfigDict(extra="forbid", use_enum_values=False, validate_default=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _enum_takes_a_word(cls, value: Any, info: ValidationInfo) -> Any:
+        """Refuse a list or mapping for an enum field here: Enum's own error would repr it, and YAML aliases can
+        make that repr exponentially long (billion laughs)."""
+        kind = cls.model_fields[info.field_name].annotation if info.field_name else None
+        if isinstance(value, (list, dict, set, tuple)) and isinstance(kind, type) and issubclass(kind, Enum):
+            raise ValueError(f"got a {type(value).__name__}; allowed: {', '.join(e.value for e in kind)}")
+        return value
 
 
 class DataSpec(_Strict):
@@ -75,14 +91,14 @@ class DataSpec(_Strict):
 
     modality: Modality = Field(description="Kind of data: tables, images, free text, audio, time series or video.")
     n_samples: Optional[int] = Field(
-        default=None, ge=1,
+        default=None, ge=1, le=MAX_COUNT,
         description="Labelled examples available (rows, images, documents, time steps). "
         "Leave empty when data.path is given and it can be counted.")
     n_classes: Optional[int] = Field(
-        default=None, ge=1, description="Number of classes, for classification.",
+        default=None, ge=1, le=MAX_COUNT, description="Number of classes, for classification.",
         json_schema_extra=_ask_if("task == 'classification'"))
     n_features: Optional[int] = Field(
-        default=None, ge=1, description="Number of input columns, for tabular data.",
+        default=None, ge=1, le=MAX_COUNT, description="Number of input columns, for tabular data.",
         json_schema_extra=_ask_if("data.modality in ('tabular', 'time_series')"))
     path: Optional[str] = Field(
         default=None, description="Where the data lives: a CSV file, or a folder of class sub-folders of images.")
@@ -157,8 +173,34 @@ class ProjectDescriptor(_Strict):
         return self
 
 
+MAX_MESSAGE = 1000  # characters; a hostile descriptor cannot print megabytes
+
+_short = reprlib.Repr()
+_short.maxstring, _short.maxother, _short.maxlevel = 60, 60, 2
+_short.maxlist = _short.maxtuple = _short.maxdict = _short.maxset = _short.maxfrozenset = 4
+
+
+def _show(value: Any) -> str:
+    """A bounded repr: YAML aliases can make huge or cyclic values, and huge ints refuse str()."""
+    try:
+        return _short.repr(value)
+    except ValueError:
+        return f"<{type(value).__name__}>"
+
+
+def _single_line(text: str) -> str:
+    """`text` with line breaks and other control characters escaped (\\n, \\x1b, ...), its middle cut to fit
+    MAX_MESSAGE (the end says what is wrong)."""
+    out = "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    half = MAX_MESSAGE // 2
+    return out if len(out) <= MAX_MESSAGE else out[:half - 1] + "…" + out[-half:]
+
+
 class DescriptorError(ValueError):
     """A descriptor that cannot be used; the message is one line naming the field, the value and what is allowed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(_single_line(str(message)))
 
 
 def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -172,12 +214,19 @@ def _allowed(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return list(model.model_fields)
 
 
+def _plain_key(key: Any) -> bool:
+    """A key that reads unquoted in 'data.key: ...' (else it is shown quoted: '', 'a:b', 'x\\ny', 7)."""
+    return (isinstance(key, str) and key == key.strip() and key.isprintable() and 0 < len(key) <= 60
+            and not any(c in key for c in ".:'\""))
+
+
 def _one_line(error: dict[str, Any]) -> str:
     """Turn one pydantic error into 'field: got X; allowed Y'."""
     loc = tuple(error.get("loc", ()))
-    where = ".".join(str(p) for p in loc) or "descriptor"
-    kind, given, ctx = error["type"], error.get("input"), error.get("ctx") or {}
-    if kind == "extra_forbidden":
+    where = ".".join(p if _plain_key(p) else _short.repr(p) for p in loc) or "descriptor"
+    kind, ctx = error["type"], error.get("ctx") or {}
+    given = _show(error.get("input"))
+    if kind in ("extra_forbidden", "invalid_key"):        # invalid_key: a number, date or null as a key
         allowed = _allowed(ProjectDescriptor, loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -185,13 +234,14 @@ def _one_line(error: dict[str, Any]) -> str:
     if kind == "missing":
         return f"{where}: missing (required)"
     if kind == "enum":
-        return f"{where}: got {given!r}; allowed: {ctx.get('expected', '').replace(chr(39), '')}"
-    if kind in ("greater_than_equal", "greater_than"):
-        op = ">=" if kind == "greater_than_equal" else ">"
-        return f"{where}: got {given!r}; must be {op} {ctx.get('ge', ctx.get('gt'))}"
-    if kind == "value_error":
-        return str(ctx.get("error", error.get("msg")))
-    return f"{where}: got {given!r}; {error.get('msg', 'invalid').lower()}"
+        return f"{where}: got {given}; allowed: {ctx.get('expected', '').replace(chr(39), '')}"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal"):
+        op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<="}[kind]
+        return f"{where}: got {given}; must be {op} {ctx.get('ge', ctx.get('gt', ctx.get('le')))}"
+    if kind == "value_error":                              # a validator's message; a field's names no field
+        text = str(ctx.get("error", error.get("msg")))
+        return f"{where}: {text}" if loc else text
+    return f"{where}: got {given}; {error.get('msg', 'invalid').lower()}"
 
 
 def parse_descriptor(raw: Any, source: str = "descriptor") -> ProjectDescriptor:
@@ -215,21 +265,30 @@ def load_descriptor(source: "str | Path | dict[str, Any] | ProjectDescriptor") -
     if isinstance(source, dict):
         return parse_descriptor(source)
     path = Path(source)
-    if path.is_dir():
-        raise DescriptorError(f"{path}: is a directory; expected a YAML descriptor file")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = None if path.is_dir() else path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DescriptorError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DescriptorError(f"{path}: cannot read ({exc.__class__.__name__}: {exc})") from None
+    except UnicodeDecodeError as exc:
+        raise DescriptorError(f"{path}: cannot read: not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                              f"offset {exc.start}); save the descriptor as UTF-8") from None
+    except (OSError, ValueError) as exc:        # a path too long, with a NUL byte, unreadable, ...
+        raise DescriptorError(f"{path}: cannot read ({exc.__class__.__name__}: "
+                              f"{getattr(exc, 'strerror', None) or exc})") from None
+    if text is None:
+        raise DescriptorError(f"{path}: is a directory; expected a YAML descriptor file")
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
         raise DescriptorError(f"{path}: not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise DescriptorError(f"{path}: not valid YAML: nested too deeply for a descriptor") from None
+    except Exception as exc:  # noqa: BLE001 - safe_load's constructors raise plain errors on values like 2020-13-45
+        raise DescriptorError(f"{path}: not valid YAML: a value cannot be read ({exc.__class__.__name__}: "
+                              f"{_show(str(exc))[1:-1]})") from None
     return parse_descriptor(raw, source=str(path))
 
 

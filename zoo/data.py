@@ -7,6 +7,8 @@ column, a single class, a class too small to split, unreadable images beyond a s
 from __future__ import annotations
 
 import os
+import warnings
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -20,6 +22,9 @@ MIN_PER_CLASS = 2
 
 class DataError(ValueError):
     """The data cannot be used as given; the message is one line saying what and how to fix it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(" ".join(str(message).splitlines()))   # column and file names may hold line breaks
 
 
 @dataclass
@@ -53,18 +58,48 @@ class Dataset:
         return replace(self, X=X, y=None if self.y is None else self.y[index])
 
 
-def _read_table(path: Path) -> Any:
+def _decode_line(line: bytes) -> tuple[str, bool]:
+    """One line as UTF-8, else as Windows-1252 (latin-1 with € and curly quotes), else as latin-1; and whether it
+    fell back."""
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return line.decode(encoding), encoding != "utf-8"
+        except UnicodeDecodeError:
+            pass
+    return line.decode("latin-1"), True
+
+
+def _decode_lines(raw: bytes) -> tuple[str, int, int]:
+    """Text of a file that is not all UTF-8, line by line (a file pasted together from two sources keeps both
+    right); returns the text, how many lines were not UTF-8, and the first of them."""
+    lines, fallback, first = [], 0, 0
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        text, fell_back = _decode_line(line)
+        lines.append(text)
+        if fell_back:
+            fallback, first = fallback + 1, first or number
+    return "\n".join(lines), fallback, first
+
+
+def _read_table(path: Path) -> tuple[Any, list[str]]:
+    """The table at `path`, and notes on how it was read."""
+    import io
+
     import pandas as pd
 
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
+            return pd.read_parquet(path), []
         try:
-            return pd.read_csv(path)
+            return pd.read_csv(path), []
         except UnicodeDecodeError:
-            return pd.read_csv(path, encoding="latin-1")
+            text, fallback, first = _decode_lines(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))
+            note = (f"{fallback:,} line(s) are not UTF-8 (first: line {first}) and were read as Windows-1252/"
+                    "latin-1; save the file as UTF-8 to be sure")
+            return pd.read_csv(io.StringIO(text)), [note]
     except (pd.errors.EmptyDataError, pd.errors.ParserError, ValueError, OSError) as exc:
-        raise DataError(f"{path}: cannot read as a table ({str(exc).splitlines()[0]})") from None
+        raise DataError(f"{path}: cannot read as a table ({(str(exc).splitlines() or [type(exc).__name__])[0]})") \
+            from None
 
 
 def _column(df: Any, wanted: Optional[str], defaults: Sequence[str], what: str, path: Path) -> str:
@@ -79,11 +114,18 @@ def _column(df: Any, wanted: Optional[str], defaults: Sequence[str], what: str, 
                     f"columns are: {', '.join(map(str, df.columns))}")
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value (so messages show 3, not np.int64(3))."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _labels(values: Any, task: str, source: str) -> np.ndarray:
     """Class labels as a clean array; refuse continuous floats, NaN labels, single classes, singleton classes."""
     import pandas as pd
 
     series = pd.Series(values)
+    if len(series) and series.isna().all():
+        raise DataError(f"{source}: the target is empty (all {len(series):,} values are missing)")
     if series.isna().any():
         raise DataError(f"{source}: {int(series.isna().sum())} rows have no label; drop or fill them first")
     if task != "classification":
@@ -92,53 +134,104 @@ def _labels(values: Any, task: str, source: str) -> np.ndarray:
         except (TypeError, ValueError):
             raise DataError(f"{source}: target must be numeric for {task}; got values like {series.iloc[0]!r}") from None
     if pd.api.types.is_float_dtype(series):
-        if (series % 1 == 0).all():
+        fractional = series[series % 1 != 0]
+        if len(fractional):
+            raise DataError(f"{source}: the target holds {fractional.nunique():,} distinct non-integer numbers "
+                            f"(e.g. {_plain(fractional.iloc[0])!r}); that is a regression target "
+                            "(set task: regression), not class labels")
+        if (series.abs() < 2**53).all():                      # 1.0, 2.0: integer labels written as floats
             series = series.astype(np.int64)
-        else:
-            raise DataError(f"{source}: the target holds {series.nunique()} distinct non-integer numbers; "
-                            "that is a regression target (set task: regression), not class labels")
     counts = series.value_counts()
     if len(counts) < 2:
-        raise DataError(f"{source}: only one class ({counts.index[0]!r}); classification needs at least 2")
+        raise DataError(f"{source}: only one class ({_plain(counts.index[0])!r}); classification needs at least 2")
     small = counts[counts < MIN_PER_CLASS]
+    if len(small) == len(counts) == len(series):
+        raise DataError(f"{source}: every one of the {len(series):,} examples has its own class (e.g. "
+                        f"{_plain(small.index[0])!r}); a stratified split needs at least {MIN_PER_CLASS} per class "
+                        "(is the target an ID column?)")
     if len(small):
-        raise DataError(f"{source}: class {small.index[0]!r} has {int(small.iloc[0])} example(s); "
+        more = f" (and {len(small) - 1:,} more of {len(counts):,} classes)" if len(small) > 1 else ""
+        raise DataError(f"{source}: class {_plain(small.index[0])!r} has {int(small.iloc[0])} example(s){more}; "
                         f"need at least {MIN_PER_CLASS} per class to hold some out for testing")
     return series.to_numpy()
 
 
-def _readable_image(path: Path) -> bool:
+def _image_problem(path: Path) -> Optional[str]:
+    """Why the image at `path` cannot be used (None: it can). Decodes it, so truncated files are caught here and
+    not mid-training; JPEGs decode at 1/8 size (cheap), PNGs are checked chunk by chunk (verify)."""
     from PIL import Image
 
+    if not path.is_file():                # a dangling link, a symlink loop, a FIFO (opening it would block)
+        return "not a file"
+    limit = Image.MAX_IMAGE_PIXELS
+    too_large = f"over the {limit:,}-pixel decompression-bomb limit" if limit else "too large to decode"
     try:
-        with Image.open(path) as img:
-            img.verify()
-        return True
-    except Exception:  # noqa: BLE001 - any decoder failure (truncated, not an image, bomb) means unusable
-        return False
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                if limit and img.width * img.height > limit:
+                    return too_large
+                if img.format == "PNG":
+                    img.verify()
+                else:
+                    img.draft("RGB", (64, 64))
+                    img.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return too_large
+    except Exception:  # noqa: BLE001 - any decoder failure (truncated, not an image, ...) means unusable
+        return "cannot be decoded"
+    return None
 
 
-def _check_images(paths: list[Path], labels: list[Any], source: str) -> tuple[list[str], list[Any], list[str]]:
-    good, good_labels, bad = [], [], []
+def _check_images(paths: list[Path], labels: list[Any], source: str) -> tuple[list[str], list[Any], list[str],
+                                                                             str]:
+    """The usable images and their labels, the skipped paths, and why they were skipped (for the message)."""
+    good, good_labels, bad, reasons = [], [], [], Counter()
     for p, label in zip(paths, labels):
-        if _readable_image(p):
+        problem = _image_problem(p)
+        if problem is None:
             good.append(str(p))
             good_labels.append(label)
         else:
             bad.append(str(p))
+            reasons[problem] += 1
+    why = ", ".join(f"{n:,} {r}" for r, n in sorted(reasons.items(), key=lambda item: (-item[1], item[0])))
+    why = f"{why}; e.g. {bad[0]}" if bad else ""
     if not good:
-        raise DataError(f"{source}: no readable images found")
+        raise DataError(f"{source}: no readable images found" + (f" ({why})" if bad else ""))
     if len(bad) > MAX_BAD_IMAGE_SHARE * (len(good) + len(bad)):
-        raise DataError(f"{source}: {len(bad)} of {len(good) + len(bad)} images cannot be read "
-                        f"(e.g. {bad[0]}); fix or remove them")
-    return good, good_labels, bad
+        raise DataError(f"{source}: {len(bad)} of {len(good) + len(bad)} images cannot be read ({why}); "
+                        "fix or remove them")
+    return good, good_labels, bad, why
+
+
+def _class_folders(root: Path) -> tuple[list[str], list[str]]:
+    """Class sub-folders of `root`, and those skipped because they link back to `root` or above (a symlink loop
+    would otherwise be walked again under another label)."""
+    classes, loops = [], []
+    top = root.resolve()
+    for name in sorted(os.listdir(root)):
+        folder = root / name
+        if name.startswith(".") or not folder.is_dir():
+            continue
+        try:
+            target = folder.resolve(strict=True)
+        except (OSError, RuntimeError):
+            loops.append(name)
+            continue
+        if top == target or top.is_relative_to(target):
+            loops.append(name)
+        else:
+            classes.append(name)
+    return classes, loops
 
 
 def _image_folder(root: Path, task: str) -> Dataset:
     paths, labels = [], []
-    classes = sorted(d for d in os.listdir(root) if (root / d).is_dir() and not d.startswith("."))
+    classes, loops = _class_folders(root)
     if not classes:
-        raise DataError(f"{root}: expected one sub-folder per class (ImageFolder layout), found none")
+        raise DataError(f"{root}: expected one sub-folder per class (ImageFolder layout), found none"
+                        + (f" (skipped {', '.join(loops)}: a link back into the data folder)" if loops else ""))
     for cls in classes:
         for dirpath, _, files in os.walk(root / cls, followlinks=False):
             for name in sorted(files):
@@ -147,29 +240,42 @@ def _image_folder(root: Path, task: str) -> Dataset:
                     labels.append(cls)
     if not paths:
         raise DataError(f"{root}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in the class folders")
-    good, good_labels, bad = _check_images(paths, labels, str(root))
+    good, good_labels, bad, why = _check_images(paths, labels, str(root))
     y = _labels(good_labels, task, str(root))
-    notes = [f"skipped {len(bad)} unreadable image(s)"] if bad else []
+    notes = [f"skipped {len(bad)} unreadable image(s) ({why})"] if bad else []
+    if loops:
+        notes.append(f"skipped class folder(s) {', '.join(loops)}: a symlink back into the data folder")
     return Dataset("image", good, y, str(root), skipped=bad, notes=notes)
 
 
 def _image_csv(path: Path, target: Optional[str], task: str) -> Dataset:
-    df = _read_table(path)
+    df, notes = _read_table(path)
+    if len(df) == 0:
+        raise DataError(f"{path}: has a header but no rows")
     col = _column(df, None, ("path", "image", "file", "filename"), "image path", path)
     tgt = _column(df, target, ("label", "target", "class"), "target", path)
     paths = [(path.parent / str(p)) if not Path(str(p)).is_absolute() else Path(str(p)) for p in df[col]]
-    good, good_labels, bad = _check_images(paths, list(df[tgt]), str(path))
-    notes = [f"skipped {len(bad)} unreadable image(s)"] if bad else []
+    good, good_labels, bad, why = _check_images(paths, list(df[tgt]), str(path))
+    notes += [f"skipped {len(bad)} unreadable image(s) ({why})"] if bad else []
     return Dataset("image", good, _labels(good_labels, task, str(path)), str(path), target=tgt, skipped=bad,
                    notes=notes)
 
 
 def _npz(path: Path, task: str) -> Dataset:
-    with np.load(path, allow_pickle=False) as data:
-        if "X" not in data or "y" not in data:
-            raise DataError(f"{path}: an .npz dataset needs arrays 'X' and 'y' (and optionally 'classes')")
-        X, y = data["X"], data["y"]
-        classes = data["classes"] if "classes" in data else None
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "X" not in data or "y" not in data:
+                raise DataError(f"{path}: an .npz dataset needs arrays 'X' and 'y' (and optionally 'classes')")
+            X, y = data["X"], data["y"]
+            classes = data["classes"] if "classes" in data else None
+    except DataError:
+        raise
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        why = ("it holds Python objects, which are never unpickled; save numeric or string arrays"
+               if "pickle" in str(exc) else (str(exc).splitlines() or [type(exc).__name__])[0])
+        raise DataError(f"{path}: cannot read as .npz arrays ({why})") from None
     if classes is not None and np.issubdtype(y.dtype, np.integer):
         y = np.asarray(classes)[y]
     modality = "image" if X.ndim in (3, 4) else "tabular"
@@ -189,20 +295,31 @@ def load_dataset(path: "str | Path", modality: str, *, task: str = "classificati
         if modality != "image":
             raise DataError(f"{path}: is a folder; {modality} data must be a CSV or Parquet file")
         return _image_folder(path, task)
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file or folder")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: file is empty")
     if path.suffix.lower() == ".npz":
         return _npz(path, task)
     if modality == "image":
         return _image_csv(path, target, task)
-    df = _read_table(path)
+    df, notes = _read_table(path)
     if len(df) == 0:
         raise DataError(f"{path}: has a header but no rows")
+    ds = _table(df, path, modality, task, target, text_column)
+    ds.notes[:0] = notes
+    return ds
+
+
+def _table(df: Any, path: Path, modality: str, task: str, target: Optional[str],
+           text_column: Optional[str]) -> Dataset:
     if modality == "text":
         text_col = _column(df, text_column, ("text", "sentence", "document", "message"), "text", path)
         tgt = _column(df, target, ("label", "target", "class"), "target", path)
-        return Dataset("text", df[text_col].fillna("").astype(str).tolist(), _labels(df[tgt], task, str(path)),
-                       str(path), target=tgt)
+        texts = df[text_col].fillna("").astype(str)
+        if not texts.str.strip().any():
+            raise DataError(f"{path}: the text column {text_col!r} is empty in all {len(df):,} rows")
+        return Dataset("text", texts.tolist(), _labels(df[tgt], task, str(path)), str(path), target=tgt)
     if modality == "time_series":
         tgt = _column(df, target, ("value", "target", "y"), "target", path)
         dates = [c for c in df.columns if c != tgt and _looks_like_dates(df[c])]
@@ -219,6 +336,9 @@ def load_dataset(path: "str | Path", modality: str, *, task: str = "classificati
     if X.shape[1] == 0:
         raise DataError(f"{path}: no feature columns besides the target {tgt!r}")
     all_nan = [c for c in X.columns if X[c].isna().all()]
+    if len(all_nan) == X.shape[1]:
+        names = ", ".join(map(str, all_nan[:5])) + (f" and {len(all_nan) - 5:,} more" if len(all_nan) > 5 else "")
+        raise DataError(f"{path}: every feature column is empty ({names}); nothing to learn from")
     if all_nan:
         X = X.drop(columns=all_nan)
     ds = Dataset("tabular", X, _labels(df[tgt], task, str(path)), str(path), target=tgt)
@@ -239,7 +359,6 @@ def _looks_like_dates(col: Any) -> bool:
 
 def _to_datetime(col: Any) -> Any:
     import pandas as pd
-    import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

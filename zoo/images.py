@@ -11,12 +11,20 @@ ImageItem = Union[str, Path, np.ndarray]
 
 
 def to_rgb_array(item: ImageItem) -> np.ndarray:
-    """One image as an (H, W, 3) uint8 array, from a path (any Pillow format) or an array (gray or RGB[A])."""
+    """One image as an (H, W, 3) uint8 array, from a path (any Pillow format) or an array (gray or RGB[A]).
+
+    A path that is not a readable image (missing, truncated, not an image, over Pillow's decompression-bomb limit)
+    raises ValueError with one line naming it.
+    """
     if isinstance(item, (str, Path)):
         from PIL import Image
 
-        with Image.open(item) as img:
-            return np.asarray(img.convert("RGB"), dtype=np.uint8)
+        try:
+            with Image.open(item) as img:
+                return np.asarray(img.convert("RGB"), dtype=np.uint8)
+        except (OSError, Image.DecompressionBombError, SyntaxError) as exc:   # truncated, not an image, too big
+            why = (str(exc).splitlines() or [type(exc).__name__])[0]
+            raise ValueError(f"{item}: cannot read as an image ({why})") from None
     arr = np.asarray(item)
     if arr.dtype != np.uint8:
         arr = np.clip(arr * (255.0 if arr.max(initial=0) <= 1.0 else 1.0), 0, 255).astype(np.uint8)
