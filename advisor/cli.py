@@ -305,6 +305,9 @@ def predict_cmd(model_dir: str, inputs: str, as_json: bool, trust: bool) -> None
         click.echo(json.dumps(rows, indent=2, default=str))
         return
     for row in rows:
+        if row.get("error"):
+            click.echo(f"{row['input']}\tnot predicted: {row['error']}")
+            continue
         best = f" ({max(row['probabilities'].values()):.2f})" if row.get("probabilities") else ""
         click.echo(f"{row['input']}\t{row['prediction']}{best}")
 

@@ -47,7 +47,8 @@ def _inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
 
 
 def predict_items(run_dir: Path, source: Path, *, trust: bool = False) -> list[dict[str, Any]]:
-    """One {"input", "prediction", "probabilities"} per item, labels as in the training data.
+    """One {"input", "prediction", "probabilities"} per item, labels as in the training data; an image that
+    cannot be read gets {"input", "prediction": None, "error"} (listed last).
 
     The model is unpickled only from a folder this user's `advisor train` signed, unchanged, or with
     `trust=True` (else zoo.trust.UntrustedModelError, listing the files).
@@ -59,6 +60,13 @@ def predict_items(run_dir: Path, source: Path, *, trust: bool = False) -> list[d
         raise FileNotFoundError(f"{run_dir}: not a run folder (no model.json); run `advisor train` first")
     model = zoo.load_model(run_dir, trust=trust)
     names, X = _inputs(meta, source)
+    failed: dict[str, str] = {}
+    if meta.get("modality") == "image":           # truncated, fake or oversized images: reported, not fatal
+        failed = {n: why for n in names if (why := zoo.image_problem(Path(n)))}
+        if len(failed) == len(names):
+            first = next(iter(failed.items()))
+            raise ValueError(f"{source}: none of the {len(names):,} image(s) can be read ({first[0]}: {first[1]})")
+        names = X = [n for n in names if n not in failed]
     predictions = model.predict(X)
     probabilities = model.predict_proba(X) if hasattr(model, "predict_proba") and meta.get("classes") else None
     rows = []
@@ -67,4 +75,5 @@ def predict_items(run_dir: Path, source: Path, *, trust: bool = False) -> list[d
         if probabilities is not None:
             row["probabilities"] = {str(_plain(c)): float(p) for c, p in zip(model.classes_, probabilities[i])}
         rows.append(row)
+    rows += [{"input": name, "prediction": None, "error": why} for name, why in failed.items()]
     return rows

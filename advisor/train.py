@@ -219,6 +219,8 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     if session is not None and session.resumed:
         echo(f"checkpoint: resumed after epoch {session.resumed[-1]} of the interrupted run")
     train_seconds = time.perf_counter() - start
+    if ddp:
+        distributed.finish()                    # training is over for every process
     if not distributed.is_main():
         return {}                               # rank 0 evaluates and writes the run folder
     metrics = zoo.evaluate(estimator, test, task)

@@ -135,3 +135,32 @@ def test_corrupt_images_are_counted_or_refused(tmp_path):
         (tmp_path / "b" / f"bad{i}.png").write_bytes(b"\x89PNG\r\n")
     with pytest.raises(DataError, match="cannot be read"):
         load_dataset(tmp_path, "image")
+
+
+def test_predict_reports_unreadable_images_and_predicts_the_rest(tmp_path, write_yaml):
+    from PIL import Image
+
+    data = tmp_path / "imgs"
+    for cls, colour in (("red", (220, 20, 20)), ("blue", (20, 20, 220))):
+        (data / cls).mkdir(parents=True)
+        for i in range(12):
+            Image.new("RGB", (32, 32), tuple(min(255, c + 3 * i) for c in colour)).save(data / cls / f"{i}.png")
+    desc = write_yaml(f"name: colours\ntask: classification\ndata:\n  modality: image\n  path: {data}\n")
+    out = tmp_path / "run"
+    assert _train(str(desc), "--model", "image_handcrafted_forest", "--out", str(out)).returncode == 0
+    new = tmp_path / "new"
+    new.mkdir()
+    Image.new("RGB", (32, 32), (230, 10, 10)).save(new / "a_red.png")
+    (new / "b_fake.jpg").write_text("not an image")
+    (new / "c_truncated.png").write_bytes((data / "red" / "0.png").read_bytes()[:40])
+    result = run_advisor("predict", str(out), str(new), "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {r["input"].rsplit("/", 1)[-1]: r for r in json.loads(result.stdout)}
+    assert rows["a_red.png"]["prediction"] == "red"
+    assert rows["b_fake.jpg"]["prediction"] is None and rows["b_fake.jpg"]["error"] == "cannot be decoded"
+    assert rows["c_truncated.png"]["error"] == "cannot be decoded"
+    plain = run_advisor("predict", str(out), str(new))
+    assert "b_fake.jpg\tnot predicted: cannot be decoded" in plain.stdout
+    only_bad = run_advisor("predict", str(out), str(new / "b_fake.jpg"))
+    assert only_bad.returncode == 2 and "none of the 1 image(s) can be read" in only_bad.stderr
+    assert "Traceback" not in only_bad.stderr

@@ -34,6 +34,7 @@ _LAZY: dict[str, str] = {
     "DataError": "zoo.data",
     "load_dataset": "zoo.data",
     "split_dataset": "zoo.data",
+    "image_problem": "zoo.data",
     "evaluate": "zoo.metrics",
     "save_model": "zoo.persist",
     "load_model": "zoo.persist",

@@ -156,7 +156,7 @@ def _labels(values: Any, task: str, source: str) -> np.ndarray:
     return series.to_numpy()
 
 
-def _image_problem(path: Path) -> Optional[str]:
+def image_problem(path: Path) -> Optional[str]:
     """Why the image at `path` cannot be used (None: it can). Decodes it, so truncated files are caught here and
     not mid-training; JPEGs decode at 1/8 size (cheap), PNGs are checked chunk by chunk (verify)."""
     from PIL import Image
@@ -188,7 +188,7 @@ def _check_images(paths: list[Path], labels: list[Any], source: str) -> tuple[li
     """The usable images and their labels, the skipped paths, and why they were skipped (for the message)."""
     good, good_labels, bad, reasons = [], [], [], Counter()
     for p, label in zip(paths, labels):
-        problem = _image_problem(p)
+        problem = image_problem(p)
         if problem is None:
             good.append(str(p))
             good_labels.append(label)

@@ -13,7 +13,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["world", "active", "is_main", "init", "wrap", "shard_loader", "mean", "any_true", "launch_command"]
+__all__ = ["world", "active", "is_main", "init", "wrap", "shard_loader", "mean", "any_true", "finish", "launch_command"]
 
 
 def world() -> tuple[int, int, int]:
@@ -89,6 +89,15 @@ def any_true(flag: bool, device: str) -> bool:
     t = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
+
+
+def finish() -> None:
+    """Leave the process group together (a process exiting while gloo's threads still run aborts)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def launch_command(nproc: int, argv: list[str]) -> list[str]:
