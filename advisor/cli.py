@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -50,6 +51,12 @@ def summary(rec: Recommendation) -> str:
               f"({'; '.join(e.assumptions)})" for e in rec.estimates]
     lines += ["", f"{len(rec.trace)} rules fired; `advisor recommend --json` shows the full trace."]
     return "\n".join(lines)
+
+
+def _folder_name(name: str) -> str:
+    """The project name as one safe folder name under runs/ ('../x' or 'a/b' must not leave it)."""
+    safe = re.sub(r"[^\w.-]+", "-", name).strip(".-")
+    return safe[:100] or "project"
 
 
 def _duration(seconds: float) -> str:
@@ -186,7 +193,7 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     for note in rec.measured:
         say(f"measured: {note}")
     say(f"advisor: {rec.approach} / {rec.architecture} → '{model_name or rec.model}'")
-    run_dir = Path(out or Path("runs") / desc.name)
+    run_dir = Path(out or Path("runs") / _folder_name(desc.name))
     try:
         metrics = train_run(desc, rec, out=run_dir, model_name=model_name, device=device,
                             time_budget_minutes=time_budget, seed=seed, quiet=quiet or not main, fresh=fresh,
@@ -247,7 +254,7 @@ def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], famili
         _fail(f"--time-budget: {time_budget:g} must be a positive number of minutes")
     desc, rec = _load(descriptor, data)
     click.echo(f"advisor: {rec.approach} / {rec.architecture} → '{rec.model}'; comparing {', '.join(fams)}", err=True)
-    run_dir = Path(out or Path("runs") / f"{desc.name}-compare")
+    run_dir = Path(out or Path("runs") / f"{_folder_name(desc.name)}-compare")
     backend = "loky"
     if scheduler:
         try:

@@ -95,3 +95,11 @@ def test_recommend_does_not_import_heavy_libraries():
     result = subprocess.run([sys.executable, "-c", code, str(EXAMPLES / "cats_dogs_2000.yaml")],
                             capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in result.stdout, result.stdout + result.stderr
+
+
+def test_default_run_folder_stays_under_runs():
+    from advisor.cli import _folder_name
+
+    assert _folder_name("../../etc") == "etc" and _folder_name("a/b") == "a-b"
+    assert _folder_name("x\ny") == "x-y" and _folder_name("...") == "project"
+    assert _folder_name("cats-vs-dogs_2") == "cats-vs-dogs_2" and _folder_name("été 猫") == "été-猫"
