@@ -22,7 +22,7 @@ import yaml
 from advisor.atomic import write_text_atomic
 from advisor.recommendation import Recommendation
 from advisor.schema import ProjectDescriptor
-from advisor.train import check_trainable
+from advisor.train import _params_for, check_trainable
 from advisor.units import nbytes as _size
 from advisor.units import seconds as _secs
 
@@ -345,11 +345,10 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     task, keys = job["task"], job["keys"]
     part, name, family = job["part"], job["model"], job["family"]
     est = zoo.create_model(name)
-    known = est.get_params(deep=False)
-    wanted = {"task": task if task in ("classification", "regression") else None, "device": job["device"],
-              "time_budget_s": job["share"], "random_state": job["seed"], "weights_path": job["weights_path"],
-              "verbose": not job["quiet"]}
-    est.set_params(**{k: v for k, v in wanted.items() if k in known and v is not None})
+    est.set_params(**_params_for(est, {
+        "task": task if task in ("classification", "regression") else None, "device": job["device"],
+        "time_budget_s": job["share"], "random_state": job["seed"], "weights_path": job["weights_path"],
+        "verbose": not job["quiet"]}))
     t0 = time.perf_counter()
     try:
         if task == "anomaly_detection":

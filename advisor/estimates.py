@@ -34,6 +34,13 @@ _FROM_SCRATCH_EPOCHS = 30
 _ASSUMED_SAMPLES = 1000
 
 
+def cpu_seconds(approach: str, modality: str, n: int, passes: Optional[int] = None) -> float:
+    """Unrounded training seconds on 2 CPU cores: n items x `passes` (default: the assumed epochs) + start-up."""
+    per_item, assumed, _memory, _what = _CPU_COST.get((approach, modality), _FALLBACK)
+    pretrained_net = approach != "classical" and modality in ("image", "text", "audio")
+    return n * per_item * (assumed if passes is None else passes) + _FIXED_S["pretrained" if pretrained_net else "other"]
+
+
 def estimate(approach: str, model: Optional[str], facts: Mapping[str, Any]) -> Estimate:
     """Rough train time and memory for one approach, with the assumptions behind them."""
     modality, accelerator = facts["data.modality"], facts["resources.accelerator"]
@@ -50,8 +57,7 @@ def estimate(approach: str, model: Optional[str], facts: Mapping[str, Any]) -> E
     if facts["task"] == "generation":
         passes = max(passes, 50)
         assumptions.append("generative training: at least 50 epochs")
-    pretrained_net = approach != "classical" and modality in ("image", "text", "audio")
-    seconds = n * per_item * passes + _FIXED_S["pretrained" if pretrained_net else "other"]
+    seconds = cpu_seconds(approach, modality, n, passes)
     device = "cpu (2 cores)"
     if accelerator != "none":
         gpus = 4 if accelerator == "multi_gpu" else 1

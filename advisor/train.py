@@ -201,14 +201,12 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
         if info.family != "deep":
             raise TrainError(f"torchrun data-parallel training is for deep models; '{name}' is {info.family} "
                              "(train it with one process)")
-        import torch.distributed as dist
-
         distributed.init(zoo.pick_device(device).device)
-        echo(f"distributed: rank {distributed.world()[0]} of {distributed.world()[1]} ({dist.get_backend()})")
+        echo(f"distributed: rank {distributed.world()[0]} of {distributed.world()[1]} ({distributed.backend()})")
     if distributed.is_main():
         _prepare_checkpoints(folder, fingerprint, fresh, echo)
     if ddp:
-        dist.barrier()                          # every process sees the checkpoint folder rank 0 prepared
+        distributed.barrier()                   # every process sees the checkpoint folder rank 0 prepared
     echo(f"training {info.family} model '{name}' ...")
     start = time.perf_counter()
     with checkpointing(folder) if fingerprint is not None else nullcontext() as session:

@@ -31,6 +31,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from advisor.estimates import cpu_seconds
 from benchmarks._common import ROOT, loadavg, machine, save_results, table, torch_threads
 
 DATA = ROOT / "examples" / "data"
@@ -76,9 +77,8 @@ def _model_seconds(approach: str, modality: str, n: int) -> tuple[float, int]:
     """The cost model's unrounded seconds and assumed passes (read from advisor.estimates, for the ratio)."""
     from advisor import estimates as est
 
-    per_item, passes, _mem, _what = est._CPU_COST.get((approach, modality), est._FALLBACK)
-    fixed = est._FIXED_S["pretrained" if approach != "classical" and modality in ("image", "text") else "other"]
-    return n * per_item * passes + fixed, passes
+    passes = est._CPU_COST.get((approach, modality), est._FALLBACK)[1]
+    return cpu_seconds(approach, modality, n), passes
 
 
 def _run_one(name: str, params: dict[str, Any], train: Any, test: Any) -> dict[str, Any]:
@@ -142,7 +142,8 @@ def run_set(key: str, spec: dict[str, Any], save: bool) -> dict[str, Any] | None
         if est is not None:
             raw, passes = _model_seconds(res["family"], spec["modality"], len(train))
             epochs = res.get("epochs_run") or passes
-            scaled = raw * epochs / passes if res["family"] == "deep" else raw
+            scaled = cpu_seconds(res["family"], spec["modality"], len(train), epochs if res["family"] == "deep"
+                                  else None)
             res["estimate"] = {"approach": est.approach, "model": est.model, "train_minutes": est.train_minutes,
                                "model_seconds": raw, "assumed_passes": passes,
                                "model_seconds_for_epochs_run": scaled}

@@ -611,6 +611,21 @@ def temporal_train_test_split(X: Any, y: Any, *, test_size: int | float = 0.2) -
     return cut(X, head), cut(X, tail), cut(y, head), cut(y, tail)
 
 
+def _series(X: Any, y: Any) -> tuple[pd.DatetimeIndex | None, np.ndarray]:
+    """A forecaster's fit input: ``fit(timestamps_or_None, y)`` or ``fit(series)`` -> (timestamps, finite values)."""
+    if y is None:
+        if not isinstance(X, pd.Series):
+            raise ValueError("pass fit(X_timestamps_or_None, y) or fit(pd.Series)")
+        X, y = (X.index if isinstance(X.index, pd.DatetimeIndex) else None), X
+    v = np.asarray(y, dtype=np.float64).ravel()
+    if not np.isfinite(v).all():
+        raise ValueError("y contains NaN/inf; fill or interpolate the series first")
+    ts = _timestamps(X)
+    if ts is not None and len(ts) != len(v):
+        raise ValueError(f"{len(ts)} timestamps for {len(v)} values")
+    return ts, v
+
+
 def _timestamps(X: Any) -> pd.DatetimeIndex | None:
     """X (None, timestamps array/Series/Index, or a DataFrame with one datetime column) -> DatetimeIndex."""
     if X is None:
@@ -673,16 +688,7 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any = None, y: Any = None) -> TsLagGradientBoosting:
         """Fit on the series ``y`` (time order) with optional timestamps ``X``; ``fit(series)`` also accepted."""
-        if y is None:
-            if not isinstance(X, pd.Series):
-                raise ValueError("pass fit(X_timestamps_or_None, y) or fit(pd.Series)")
-            X, y = (X.index if isinstance(X.index, pd.DatetimeIndex) else None), X
-        v = np.asarray(y, dtype=np.float64).ravel()
-        if not np.isfinite(v).all():
-            raise ValueError("y contains NaN/inf; fill or interpolate the series first")
-        ts = _timestamps(X)
-        if ts is not None and len(ts) != len(v):
-            raise ValueError(f"{len(ts)} timestamps for {len(v)} values")
+        ts, v = _series(X, y)
         w = np.diff(v) if self.difference else v          # the series the model learns
         n = len(w)
         cap = max(1, n // 3)

@@ -31,7 +31,7 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from zoo._compat import ensure_torchvision_ops
-from zoo.classical import _as_texts, _preprocessor, _TabularMixin, _timestamps
+from zoo.classical import _as_texts, _preprocessor, _series, _TabularMixin
 from zoo.images import as_image_list, to_rgb_array
 from zoo.registry import register_model
 from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch, resolve_device, seed_everything
@@ -796,16 +796,7 @@ class TsGRU(RegressorMixin, _TorchEstimator):
     def fit(self, X: Any = None, y: Any = None) -> TsGRU:
         """Fit on the series ``y`` (time order) with optional timestamps ``X``; ``fit(series)`` also accepted."""
         t0 = time.perf_counter()
-        if y is None:
-            if not isinstance(X, pd.Series):
-                raise ValueError("pass fit(X_timestamps_or_None, y) or fit(pd.Series)")
-            X, y = (X.index if isinstance(X.index, pd.DatetimeIndex) else None), X
-        v = np.asarray(y, dtype=np.float64).ravel()
-        if not np.isfinite(v).all():
-            raise ValueError("y contains NaN/inf; fill or interpolate the series first")
-        ts = _timestamps(X)
-        if ts is not None and len(ts) != len(v):
-            raise ValueError(f"{len(ts)} timestamps for {len(v)} values")
+        ts, v = _series(X, y)
         w = np.diff(v) if self.difference else v
         self.window_ = int(min(int(self.window), max(2, len(w) // 3)))
         if len(w) - self.window_ < 10:

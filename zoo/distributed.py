@@ -13,7 +13,8 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["world", "active", "is_main", "init", "wrap", "shard_loader", "mean", "any_true", "finish", "launch_command"]
+__all__ = ["world", "active", "is_main", "init", "wrap", "shard_loader", "mean", "any_true", "backend", "barrier",
+           "finish", "launch_command"]
 
 
 def world() -> tuple[int, int, int]:
@@ -89,6 +90,20 @@ def any_true(flag: bool, device: str) -> bool:
     t = torch.tensor([1 if flag else 0], dtype=torch.int32, device=device)
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
+
+
+def backend() -> str:
+    """The process group's backend: "gloo" or "nccl"."""
+    import torch.distributed as dist
+
+    return str(dist.get_backend())
+
+
+def barrier() -> None:
+    """Wait here until every process arrives."""
+    import torch.distributed as dist
+
+    dist.barrier()
 
 
 def finish() -> None:

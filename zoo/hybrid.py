@@ -29,6 +29,7 @@ import math
 import os
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -233,7 +234,7 @@ class CnnFeatures(TransformerMixin, BaseEstimator):
         std = torch.tensor(self.data_config_["std"], dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         out = np.empty((len(images), self.n_features_out_), dtype=np.float32)
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else _nullcontext()
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
         done = 0
         with torch.inference_mode(), autocast, _progress(len(images), "CNN features", self.verbose) as bar:
             for batch in self._batches(images):
@@ -262,27 +263,11 @@ class CnnFeatures(TransformerMixin, BaseEstimator):
         return tags
 
 
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
-
-
-def _as_texts(X: Any) -> list[str]:
-    """Sequence / Series / 1-column DataFrame of texts -> list of str (missing -> "")."""
-    if isinstance(X, str):
-        raise ValueError("expected a sequence of strings, got a single string; wrap it in a list")
-    if hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:
-        if X.shape[1] != 1:
-            raise ValueError(f"expected a single text column, got {X.shape[1]} columns")
-        X = X.iloc[:, 0]
-    out = []
-    for v in (X.tolist() if hasattr(X, "tolist") else list(X)):
-        missing = v is None or (isinstance(v, float) and math.isnan(v))
-        out.append("" if missing else str(v))
-    return out
+def _cnn_features(est: Any) -> "CnnFeatures":
+    """The frozen-backbone extractor an image hybrid's parameters describe."""
+    return CnnFeatures(backbone=est.backbone, image_size=est.image_size, batch_size=est.batch_size,
+                       device=est.device, weights_path=est.weights_path, channels_last=est.channels_last,
+                       resize_mode=est.resize_mode, verbose=est.verbose)
 
 
 class TransformerFeatures(TransformerMixin, BaseEstimator):
@@ -354,13 +339,15 @@ class TransformerFeatures(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_features_out_")
         import torch
 
+        from zoo.classical import _as_texts
+
         texts = _as_texts(X)
         tok, model = self._network()
         device = torch.device(self.device_)
         out = np.empty((len(texts), self.n_features_out_), dtype=np.float32)
         order = np.argsort([len(t) for t in texts], kind="stable")
         step = max(1, int(self.batch_size))
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else _nullcontext()
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
         with torch.inference_mode(), autocast, _progress(len(texts), "MiniLM features", self.verbose) as bar:
             for start in range(0, len(texts), step):
                 idx = order[start:start + step]
@@ -552,9 +539,7 @@ class ImageCnnFeaturesClassifier(_HybridClassifier):
         self.verbose = verbose
 
     def _extractor(self) -> CnnFeatures:
-        return CnnFeatures(backbone=self.backbone, image_size=self.image_size, batch_size=self.batch_size,
-                           device=self.device, weights_path=self.weights_path, channels_last=self.channels_last,
-                           resize_mode=self.resize_mode, verbose=self.verbose)
+        return _cnn_features(self)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
@@ -632,10 +617,7 @@ class ImageCnnFeaturesIsolationForest(_FeatureHeadMixin, OutlierMixin, BaseEstim
 
     def fit(self, X: Any, y: Any = None) -> ImageCnnFeaturesIsolationForest:
         """Fit on (mostly normal) images; ``y`` is ignored."""
-        feats = CnnFeatures(backbone=self.backbone, image_size=self.image_size, batch_size=self.batch_size,
-                            device=self.device, weights_path=self.weights_path, channels_last=self.channels_last,
-                            resize_mode=self.resize_mode, verbose=self.verbose)
-        steps: list[tuple[str, Any]] = [("features", feats)]
+        steps: list[tuple[str, Any]] = [("features", _cnn_features(self))]
         if self.n_components:
             from sklearn.decomposition import PCA
 
