@@ -370,8 +370,17 @@ def schema_cmd() -> None:
 
 
 def main() -> None:
-    """Console entry point; click's own usage errors also exit 2."""
-    cli(prog_name="advisor")
+    """Console entry point; click's own usage errors (bad option values, unknown options) are one line, exit 2."""
+    try:
+        cli.main(prog_name="advisor", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("advisor: aborted", err=True)
+        sys.exit(130)
+    except click.UsageError as exc:
+        where = f"{exc.ctx.info_name}: " if exc.ctx and exc.ctx.parent else ""
+        _fail(f"{where}{exc.format_message()} (--help for usage)")
+    except click.ClickException as exc:
+        _fail(exc.format_message())
 
 
 if __name__ == "__main__":

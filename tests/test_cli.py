@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import yaml
 
 from conftest import EXAMPLES, run_advisor
@@ -103,3 +104,16 @@ def test_default_run_folder_stays_under_runs():
     assert _folder_name("../../etc") == "etc" and _folder_name("a/b") == "a-b"
     assert _folder_name("x\ny") == "x-y" and _folder_name("...") == "project"
     assert _folder_name("cats-vs-dogs_2") == "cats-vs-dogs_2" and _folder_name("été 猫") == "été-猫"
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("compare", str(EXAMPLES / "medical_diagnosis_clinical.yaml"), "--workers", "0"),
+     "compare: Invalid value for '--workers'"),
+    (("train", "x.yaml", "--bogus"), "train: No such option '--bogus'"),
+    (("recommend",), "recommend: Missing argument"),
+    (("nosuch",), "No such command 'nosuch'"),
+])
+def test_click_usage_errors_are_one_line_exit_2(args, needle):
+    result = run_advisor(*args)
+    assert result.returncode == 2 and result.stderr.strip().count("\n") == 0, result.stderr
+    assert result.stderr.startswith("advisor: error: ") and needle in result.stderr
