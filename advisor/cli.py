@@ -10,11 +10,11 @@ from typing import Any, Optional
 
 import click
 
-from advisor.atomic import write_text_atomic
-from advisor.engine import recommend
-from advisor.recommendation import Recommendation
-from advisor.rules import load_rulebook
-from advisor.schema import DescriptorError, descriptor_json_schema, load_descriptor
+from zoo.io import write_text_atomic
+from advisor.deciding.engine import recommend
+from advisor.deciding.recommendation import Recommendation
+from advisor.deciding.rules import load_rulebook
+from advisor.deciding.schema import DescriptorError, descriptor_json_schema, load_descriptor
 
 
 def _fail(message: str) -> None:
@@ -87,10 +87,10 @@ def recommend_cmd(descriptor: str, as_json: bool, report: Optional[str]) -> None
     click.echo(rec.model_dump_json(indent=2) if as_json else summary(rec))
 
 
-# --- HTML report (advisor.report; imports no ML library) ---
+# --- HTML report (advisor.showing.report; imports no ML library) ---
 def _report(result: object, out: "str | Path") -> Path:
     """Render and write a report atomically, or exit 2 with one line."""
-    from advisor.report import ReportError, render_report, write_report
+    from advisor.showing.report import ReportError, render_report, write_report
 
     try:
         path = write_report(render_report(result), out)  # type: ignore[arg-type]
@@ -113,7 +113,7 @@ def report_cmd(run_dir: str, output: Optional[str]) -> None:
 
 def _load(descriptor: str, data: Optional[str] = None):
     """Descriptor + measured facts + recommendation, or exit 2 with one line."""
-    from advisor.measure import prepare
+    from advisor.running.measure import prepare
 
     try:
         desc, measured = prepare(descriptor, data)
@@ -177,7 +177,7 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     Classical and hybrid models start clean. A full disk or other write error exits 2 with one line, the
     previous run left intact.
     """
-    from advisor.train import TrainError, TrainInterrupted, train_run
+    from advisor.running.train import TrainError, TrainInterrupted, train_run
     from zoo import distributed
 
     desc, rec = _load(descriptor, data)
@@ -219,7 +219,7 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
         click.echo(f"report: {_report(run_dir, run_dir / 'report.html')}")
 
 
-# --- advisor compare (advisor.compare): classical vs hybrid vs deep on the user's data ---
+# --- advisor compare (advisor.running.compare): classical vs hybrid vs deep on the user's data ---
 @cli.command("compare")
 @click.argument("descriptor", metavar="DESCRIPTOR.yaml")
 @click.option("--data", "data", help="Data path (overrides data.path).")
@@ -241,8 +241,9 @@ def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], famili
                 time_budget: Optional[float], device: Optional[str], quiet: bool, workers: int,
                 scheduler: Optional[str]) -> None:
     """Measure classical vs hybrid vs deep on the data: a side-by-side table, learning curves, an HTML report."""
-    from advisor.compare import CompareError, compare_run, format_table, parse_families, parse_sizes
-    from advisor.train import TrainError
+    from advisor.running.compare import CompareError, compare_run, parse_families, parse_sizes
+    from advisor.showing.tables import format_table
+    from advisor.running.train import TrainError
 
     try:
         fams, fracs = parse_families(families), parse_sizes(sizes)
@@ -292,7 +293,7 @@ def predict_cmd(model_dir: str, inputs: str, as_json: bool, trust: bool) -> None
     by your own `advisor train` (signature.json: an HMAC, under a key private to you, of the unchanged file)
     and owned by you are loaded; anything else lists the files and exits 2.
     """
-    from advisor.predict import predict_items
+    from advisor.running.predict import predict_items
     from zoo.persist import PICKLED_FILES
     from zoo.trust import UntrustedModelError, describe_files, is_trusted
 
@@ -326,7 +327,7 @@ def ask_cmd(output: Optional[str], as_json: bool) -> None:
     """Answer a few questions; get a descriptor and a recommendation."""
     import yaml
 
-    from advisor.questionnaire import ask_descriptor
+    from advisor.deciding.questionnaire import ask_descriptor
 
     if output and not Path(output).resolve().parent.is_dir():
         _fail(f"{output}: folder {Path(output).parent} does not exist")

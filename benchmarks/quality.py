@@ -31,7 +31,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from advisor.estimates import cpu_seconds
+from advisor.deciding.estimates import cpu_seconds
 from benchmarks._common import ROOT, loadavg, machine, save_results, table, torch_threads
 
 DATA = ROOT / "examples" / "data"
@@ -74,8 +74,8 @@ def _estimates(modality: str, n_train: int, n_classes: int) -> tuple[dict[str, A
 
 
 def _model_seconds(approach: str, modality: str, n: int) -> tuple[float, int]:
-    """The cost model's unrounded seconds and assumed passes (read from advisor.estimates, for the ratio)."""
-    from advisor import estimates as est
+    """The cost model's unrounded seconds and assumed passes (read from advisor.deciding.estimates, for the ratio)."""
+    from advisor.deciding import estimates as est
 
     passes = est._CPU_COST.get((approach, modality), est._FALLBACK)[1]
     return cpu_seconds(approach, modality, n), passes

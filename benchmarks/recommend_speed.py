@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> dict:
     ratio = ratio_stats(advisor, baseline)
 
     from advisor import load_descriptor, recommend
-    from advisor.engine import _evaluate, descriptor_facts
+    from advisor.deciding.engine import _evaluate, descriptor_facts
     desc = load_descriptor(EXAMPLE)
     facts = descriptor_facts(desc)
     recommend(desc)  # warm the rulebook cache

@@ -6,9 +6,9 @@ import pytest
 
 import zoo
 from advisor import recommend
-from advisor.measure import prepare
-from advisor.rules import load_rulebook
-from advisor.train import TRAINABLE_MODALITIES
+from advisor.running.measure import prepare
+from advisor.deciding.rules import load_rulebook
+from advisor.running.train import TRAINABLE_MODALITIES
 from conftest import EXAMPLES
 
 pytest.importorskip("sklearn")

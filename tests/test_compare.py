@@ -13,7 +13,7 @@ import pytest
 
 from conftest import EXAMPLES, ROOT, run_advisor
 
-from advisor.compare import (CompareError, agreement, cost_estimate, crossover, parse_families, parse_sizes,
+from advisor.running.compare import (CompareError, agreement, cost_estimate, crossover, parse_families, parse_sizes,
                              subsample)
 
 MED = str(EXAMPLES / "medical_diagnosis_clinical.yaml")

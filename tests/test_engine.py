@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from advisor import ProjectDescriptor, recommend
-from advisor.engine import descriptor_facts
-from advisor.schema import Accelerator, Inference, Interpretability, LabelingCost, Modality, Performance, Shift, Task
+from advisor.deciding.engine import descriptor_facts
+from advisor.deciding.schema import Accelerator, Inference, Interpretability, LabelingCost, Modality, Performance, Shift, Task
 from conftest import EXAMPLES
 
 CATS = {"name": "cats", "task": "classification",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from advisor import recommend
-from advisor.measure import prepare
+from advisor.running.measure import prepare
 from conftest import EXAMPLES
 
 EXPECTED = {

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from advisor import DescriptorError, ProjectDescriptor, load_descriptor, recommend
 from advisor.cli import cli
-from advisor.schema import MAX_MESSAGE, DataSpec, Needs, Resources
+from advisor.deciding.schema import MAX_MESSAGE, DataSpec, Needs, Resources
 
 SECTIONS = {"data": DataSpec, "resources": Resources, "needs": Needs}
 TOP = list(ProjectDescriptor.model_fields)

@@ -215,7 +215,7 @@ def test_symlink_loops_are_not_followed(tmp_path: Path) -> None:
     assert ds.notes[0] == f"skipped 2 unreadable image(s) (2 not a file; e.g. {ds.skipped[0]})"
     assert ds.notes[1] == "skipped class folder(s) loop, parent: a symlink back into the data folder"
 
-    from advisor.measure import _count_folder       # what `advisor recommend` measures: image names, not decoded
+    from advisor.running.measure import _count_folder       # what `advisor recommend` measures: image names, not decoded
     assert _within(30, lambda: _count_folder(root)) == (42, 2)       # not 3 classes and twice the images
 
 

@@ -48,7 +48,7 @@ def _train(out: Path, *args: str):
 
 def test_recommend_only_report_renders_every_section():
     from advisor import load_descriptor, recommend
-    from advisor.report import render_report
+    from advisor.showing.report import render_report
 
     desc = load_descriptor(EXAMPLES / "cats_dogs_2000.yaml")
     html = render_report({"descriptor": desc.model_dump(mode="json"), "recommendation": recommend(desc)})
@@ -121,7 +121,7 @@ def test_report_command_rewrites_and_honours_output(med_run, tmp_path):
 
 
 def test_missing_pieces_render_what_is_there(med_run, tmp_path):
-    from advisor.report import ReportError, render_report
+    from advisor.showing.report import ReportError, render_report
 
     partial = tmp_path / "partial"
     shutil.copytree(med_run, partial)

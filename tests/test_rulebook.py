@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from advisor.engine import fact_names
-from advisor.rules import RuleSyntaxError, compile_condition, load_rulebook
+from advisor.deciding.engine import fact_names
+from advisor.deciding.rules import RuleSyntaxError, compile_condition, load_rulebook
 from conftest import SEED
 
 REQUIRED_FACTORS = {"data_type", "dataset_size", "pretrained_models", "performance", "compute", "interpretability",

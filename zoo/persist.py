@@ -32,7 +32,7 @@ def library_versions() -> dict[str, str]:
 
 
 def _atomic(path: Path, data: bytes) -> None:
-    from advisor.atomic import write_bytes_atomic
+    from zoo.io import write_bytes_atomic
     write_bytes_atomic(path, data)
 
 

@@ -107,7 +107,7 @@ def _mac(key: bytes, files: dict[str, str]) -> str:
 
 def sign_folder(folder: "str | Path", names: list[str]) -> Path:
     """Write ``signature.json``: the SHA-256 of each of ``names`` and their HMAC under this user's key."""
-    from advisor.atomic import write_text_atomic
+    from zoo.io import write_text_atomic
 
     folder = Path(folder)
     key = _key(create=True)

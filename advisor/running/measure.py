@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Optional
 
-from advisor.schema import ProjectDescriptor
+from advisor.deciding.schema import ProjectDescriptor
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 _TARGET_NAMES = ("target", "label", "class", "y", "value")
@@ -77,7 +77,7 @@ def _scan_rows(path: Path, target: Optional[str], extra_non_features: int) -> tu
 
 def prepare(descriptor: "str | Path", data_override: Optional[str] = None) -> tuple[ProjectDescriptor, list[str]]:
     """Load a descriptor file, resolve its data path, and measure what it leaves out."""
-    from advisor.schema import load_descriptor
+    from advisor.deciding.schema import load_descriptor
 
     desc = resolve_data_path(load_descriptor(descriptor), Path(descriptor), data_override)
     weights = desc.resources.weights_path

@@ -8,9 +8,9 @@ from typing import Any, Callable, Optional, get_args, get_origin
 import click
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from advisor.engine import fact_names
-from advisor.rules import compile_condition
-from advisor.schema import ProjectDescriptor
+from advisor.deciding.engine import fact_names
+from advisor.deciding.rules import compile_condition
+from advisor.deciding.schema import ProjectDescriptor
 
 _SKIP = ""
 

@@ -24,9 +24,9 @@ from typing import Any, Callable, Optional
 
 import yaml
 
-from advisor.atomic import write_text_atomic
-from advisor.recommendation import Recommendation
-from advisor.schema import ProjectDescriptor
+from zoo.io import write_text_atomic
+from advisor.deciding.recommendation import Recommendation
+from advisor.deciding.schema import ProjectDescriptor
 from zoo import distributed
 
 TRAINABLE_MODALITIES = ("tabular", "image", "text", "time_series")

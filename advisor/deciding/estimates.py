@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from advisor.recommendation import Estimate
+from advisor.deciding.recommendation import Estimate
 
 # (approach, modality) -> seconds per item per pass on 2 CPU cores, passes (epochs), memory GB, what is assumed.
 # Calibrated on `python -m benchmarks quality` (2-core CPU, 2026-11-24): the zoo's default settings.

@@ -185,9 +185,9 @@ class Rulebook(_Strict):
 @lru_cache(maxsize=1)
 def load_rulebook() -> Rulebook:
     """The rulebook shipped with the package (parsed and validated once per process)."""
-    text = resources.files("advisor").joinpath("rulebook.yaml").read_text(encoding="utf-8")
+    text = resources.files("advisor.deciding").joinpath("rulebook.yaml").read_text(encoding="utf-8")
     try:
         return Rulebook.model_validate(yaml.safe_load(text))
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise RuleSyntaxError(f"advisor/rulebook.yaml: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+        raise RuleSyntaxError(f"advisor/deciding/rulebook.yaml: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None

@@ -15,11 +15,11 @@ from typing import Any, Mapping, Optional
 
 from pydantic import BaseModel
 
-from advisor.estimates import estimate
-from advisor.recommendation import (Alternative, Counterfactual, Recommendation, TraceEntry,
+from advisor.deciding.estimates import estimate
+from advisor.deciding.recommendation import (Alternative, Counterfactual, Recommendation, TraceEntry,
                                     TrainingPlan)
-from advisor.rules import APPROACHES, Condition, PlanStep, Risk, Rule, Rulebook, compile_condition, load_rulebook
-from advisor.schema import ProjectDescriptor, load_descriptor
+from advisor.deciding.rules import APPROACHES, Condition, PlanStep, Risk, Rule, Rulebook, compile_condition, load_rulebook
+from advisor.deciding.schema import ProjectDescriptor, load_descriptor
 
 Facts = dict[str, Any]
 _TEMPERATURE = 2.0  # softmax temperature turning score gaps into a confidence

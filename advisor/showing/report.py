@@ -1,7 +1,7 @@
 """`advisor report`: a run folder or a recommendation → one self-contained HTML file.
 
 `render_report` turns what a run holds (descriptor, recommendation, metrics, explanations, versions) into a view
-model of ready-to-show strings and inline SVG charts (`advisor.charts`); `templates/report.html.j2` only lays
+model of ready-to-show strings and inline SVG charts (`advisor.showing.charts`); `templates/report.html.j2` only lays
 them out (autoescaped; no scripts, no external resources). Imports no torch / scikit-learn, so a
 recommend-only report works without the ML extras.
 """
@@ -17,8 +17,8 @@ from typing import Any, Mapping, Optional, Union
 import yaml
 from markupsafe import Markup
 
-from advisor import charts
-from advisor.atomic import write_text_atomic
+from advisor.showing import charts
+from zoo.io import write_text_atomic
 from advisor.units import nbytes as _bytes
 from advisor.units import seconds as _seconds
 
@@ -368,7 +368,7 @@ def _comparison(cmp: Optional[Mapping[str, Any]]) -> Optional[dict[str, Any]]:
     """compare.json → the table rows, agreement, learning-curve chart, crossover and skipped runs, as strings."""
     if not isinstance(cmp, Mapping) or "metric" not in cmp:
         return None
-    from advisor.compare import LABELS, table_rows
+    from advisor.showing.tables import LABELS, table_rows
 
     metric = cmp["metric"]
     curves = (cmp.get("learning_curves") or {}).get("families") or {}

@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, Field
 
-from advisor.rules import PlanStep, Risk
+from advisor.deciding.rules import PlanStep, Risk
 
 
 class TraceEntry(BaseModel):

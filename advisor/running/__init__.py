@@ -1,0 +1,1 @@
+"""Running: measure data, train, predict, compare. The only layer that calls the zoo."""

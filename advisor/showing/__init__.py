@@ -1,0 +1,1 @@
+"""Showing: the HTML report and its charts. Renders typed records; never trains."""
