@@ -30,9 +30,10 @@ def _fmt(x: float) -> str:
 def summary(rec: Recommendation) -> str:
     """The readable answer: the pick, why, what would change it, risks, costs."""
     scores = " · ".join(f"{a} {_fmt(s)}" + (" (n/a)" if a in rec.excluded else "") for a, s in rec.scores.items())
+    built = f"zoo model '{rec.model}'" if rec.model else "no zoo model yet"
     lines = [
-        f"{rec.name}: {rec.approach.upper()} — {rec.architecture} → zoo model '{rec.model}' "
-        f"(confidence {rec.confidence:.2f})",
+        f"{rec.name}: {rec.approach.upper()} — {rec.architecture} → {built} (confidence {rec.confidence:.2f})",
+        *([f"  note: {rec.model_note}"] if rec.model_note else []),
         f"  scores: {scores}",
         f"  plan: {rec.plan.strategy}" + "".join(f"; {s.id}" for s in rec.plan.steps),
         *[f"  measured: {m}" for m in rec.measured],
@@ -44,8 +45,8 @@ def summary(rec: Recommendation) -> str:
     if rec.risks:
         lines += ["", "Risks:", *[f"  - {r.id}: {r.detail} Mitigation: {r.mitigation}" for r in rec.risks]]
     if rec.alternatives:
-        lines += ["", "Alternatives:", *[f"  - {a.approach} ({_fmt(a.score)}): {a.architecture} → {a.model}"
-                                         for a in rec.alternatives]]
+        lines += ["", "Alternatives:", *[f"  - {a.approach} ({_fmt(a.score)}): {a.architecture} → "
+                                         + (a.model or f"none yet ({a.model_note})") for a in rec.alternatives]]
     lines += ["", "Rough training cost on the declared hardware:"]
     lines += [f"  - {e.approach}: ~{_duration(e.train_minutes * 60)}, ~{e.memory_gb:g} GB on {e.device} "
               f"({'; '.join(e.assumptions)})" for e in rec.estimates]
@@ -130,6 +131,8 @@ def _launch_torchrun(desc: Any, rec: Any, descriptor: str, nproc: int, **opts: A
     from zoo import distributed
 
     name = opts["model"] or rec.model
+    if name is None:
+        _fail(f"{rec.model_note} (pick a zoo model with --model)")
     try:
         family = zoo.model_info(name).family
     except ValueError as exc:
@@ -192,7 +195,8 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
 
     for note in rec.measured:
         say(f"measured: {note}")
-    say(f"advisor: {rec.approach} / {rec.architecture} → '{model_name or rec.model}'")
+    say(f"advisor: {rec.approach} / {rec.architecture} → " + (f"'{model_name or rec.model}'" if model_name or rec.model
+                                                             else "no zoo model yet"))
     run_dir = Path(out or Path("runs") / _folder_name(desc.name))
     try:
         metrics = train_run(desc, rec, out=run_dir, model_name=model_name, device=device,
@@ -362,6 +366,29 @@ def rules_cmd(as_json: bool) -> None:
     for rule in book.rules:
         click.echo(f"{rule.id}  [{rule.factor}] ({rule.section})\n  when   {rule.when}\n  effect {rule.effect_text()}"
                    f"\n  why    {rule.reason}\n")
+
+
+@cli.command("models")
+@click.argument("pattern", required=False, default="*")
+@click.option("--json", "as_json", is_flag=True, help="Print the catalogue records as JSON.")
+def models_cmd(pattern: str, as_json: bool) -> None:
+    """List the zoo's models (the catalogue), optionally those matching a PATTERN such as '*text*'.
+
+    Any timm image model trains as timm/NAME and any Hugging Face text model as hf/ID (local weights, or the
+    hub when online).
+    """
+    import zoo
+
+    records = [zoo.model_info(n) for n in zoo.list_models(pattern)]
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in records], indent=2))
+        return
+    if not records:
+        _fail(f"models: no zoo model matches {pattern!r} (try '*' for all)")
+    width = max(len(r.name) for r in records)
+    for r in records:
+        click.echo(f"{r.name.ljust(width)}  {r.family:9s} {r.architecture:30s} {'/'.join(r.modalities)}: "
+                   f"{', '.join(r.tasks)}\n{' ' * width}  {r.description}")
 
 
 @cli.command("schema")

@@ -17,14 +17,15 @@ from zoo import registry
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "examples" / "data"
 CLASSICAL = [
-    "image_handcrafted_forest", "image_handcrafted_iforest", "tabular_decision_tree", "tabular_gradient_boosting", "tabular_isolation_forest",
-    "tabular_linear", "tabular_random_forest", "text_tfidf_linear", "ts_lag_gradient_boosting",
+    "image_handcrafted_forest", "image_handcrafted_forest_regressor", "image_handcrafted_iforest",
+    "tabular_decision_tree", "tabular_gradient_boosting", "tabular_isolation_forest", "tabular_linear",
+    "tabular_random_forest", "text_tfidf_linear", "text_tfidf_ridge", "ts_lag_gradient_boosting",
 ]
 PLANNED = {
-    "deep": ["tabular_mlp", "tabular_autoencoder", "image_effnet_lite0_finetune", "image_conv_autoencoder",
-             "text_minilm_finetune", "ts_gru"],
-    "hybrid": ["image_effnet_lite0_features_linear", "image_effnet_lite0_features_iforest",
-               "text_minilm_features_linear"],
+    "deep": ["tabular_mlp", "tabular_autoencoder", "image_effnet_lite0_finetune", "image_effnet_lite0_regressor",
+             "image_conv_autoencoder", "text_minilm_finetune", "text_minilm_regressor", "ts_gru"],
+    "hybrid": ["image_effnet_lite0_features_linear", "image_effnet_lite0_features_ridge",
+               "image_effnet_lite0_features_iforest", "text_minilm_features_linear", "text_minilm_features_ridge"],
 }
 
 
@@ -47,9 +48,12 @@ def test_list_models_patterns() -> None:
     assert zoo.list_models("tabular_*") == ["tabular_autoencoder", "tabular_decision_tree", "tabular_gradient_boosting",
                                             "tabular_isolation_forest", "tabular_linear", "tabular_mlp",
                                             "tabular_random_forest"]
-    assert zoo.list_models(["ts_*", "text_tfidf_*"]) == ["text_tfidf_linear", "ts_gru", "ts_lag_gradient_boosting"]
+    assert zoo.list_models(["ts_*", "text_tfidf_*"]) == ["text_tfidf_linear", "text_tfidf_ridge", "ts_gru",
+                                                         "ts_lag_gradient_boosting"]
     assert zoo.list_models("*effnet*", module="zoo.hybrid") == ["image_effnet_lite0_features_iforest",
-                                                                "image_effnet_lite0_features_linear"]
+                                                                "image_effnet_lite0_features_linear",
+                                                                "image_effnet_lite0_features_ridge"]
+    assert zoo.list_models(family="hybrid") == sorted(PLANNED["hybrid"])
     assert zoo.list_models("no_such_*") == []
 
 
@@ -66,14 +70,20 @@ def test_unknown_model_lists_close_matches() -> None:
 
 
 def test_missing_family_module_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(registry._ENTRY_MODULES, "future_model", "zoo._module_not_written_yet")
+    from zoo import catalogue
+
+    future = catalogue.Entry(name="future_model", family="deep", architecture="cnn", modalities=("image",),
+                             tasks=("classification",), entry_point="zoo._module_not_written_yet:Net",
+                             description="not written yet")
+    monkeypatch.setattr(catalogue, "CATALOGUE", (*catalogue.CATALOGUE, future))
+    monkeypatch.setattr(catalogue, "_BY_NAME", {**catalogue._BY_NAME, "future_model": future})
     assert "future_model" in zoo.list_models()
     with pytest.raises(zoo.ModelUnavailableError, match="zoo._module_not_written_yet"):
         zoo.create_model("future_model")
 
 
 def test_register_create_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry, "_RUNTIME", dict(registry._RUNTIME))
 
     @zoo.register_model(family="hybrid", modality="image", tasks=("classification",),
                         pretrained_cfg={"weights": "demo", "input_size": [3, 224, 224]})
@@ -97,8 +107,10 @@ def test_register_create_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_classical_entries_metadata(name: str) -> None:
     info = zoo.model_info(name)
     assert info.family == "classical" and info.module == "zoo.classical" and info.description
-    est = zoo.create_model(name, random_state=1)
-    assert type(est).__name__ in zoo.__all__ and est.get_params()["random_state"] == 1
+    est = zoo.create_model(name)
+    assert type(est).__name__ in zoo.__all__ and type(est).__name__ == info.class_name
+    if "random_state" in est.get_params():
+        assert zoo.create_model(name, random_state=1).get_params()["random_state"] == 1
 
 
 # ----------------------------------------------------------------------------- sklearn contract

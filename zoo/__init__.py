@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from zoo import catalogue
 from zoo.registry import (
     ModelInfo,
     ModelUnavailableError,
@@ -18,18 +19,9 @@ from zoo.registry import (
     register_model,
 )
 
-_LAZY: dict[str, str] = {
-    "TabularGradientBoosting": "zoo.classical",
-    "TabularRandomForest": "zoo.classical",
-    "TabularLinear": "zoo.classical",
-    "TabularDecisionTree": "zoo.classical",
-    "TabularIsolationForest": "zoo.classical",
-    "ImageHandcraftedIsolationForest": "zoo.classical",
-    "TextTfidfLinear": "zoo.classical",
-    "ImageHandcraftedForest": "zoo.classical",
-    "TsLagGradientBoosting": "zoo.classical",
-    "temporal_train_test_split": "zoo.classical",
+_HELPERS: dict[str, str] = {
     "HandcraftedImageFeatures": "zoo.features",
+    "temporal_train_test_split": "zoo.classical",
     "Dataset": "zoo.data",
     "DataError": "zoo.data",
     "load_dataset": "zoo.data",
@@ -46,6 +38,8 @@ _LAZY: dict[str, str] = {
     "UntrustedModelError": "zoo.trust",
     "checkpointing": "zoo.training",
 }
+# Every catalogue model's estimator class by its class name (zoo.TabularLinear, ...), loaded on first access.
+_LAZY: dict[str, str] = {**{e.class_name: e.module for e in catalogue.CATALOGUE}, **_HELPERS}
 
 __all__ = [
     "ModelInfo",

@@ -23,7 +23,7 @@ from sklearn.ensemble import (
 )
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import LogisticRegression, Ridge, RidgeCV
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
@@ -34,16 +34,17 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from zoo.features import FEATURE_GROUPS, HandcraftedImageFeatures
-from zoo.registry import register_model
 
 __all__ = [
     "ImageHandcraftedForest",
+    "ImageHandcraftedForestRegressor",
     "TabularDecisionTree",
     "TabularGradientBoosting",
     "TabularIsolationForest",
     "TabularLinear",
     "TabularRandomForest",
     "TextTfidfLinear",
+    "TextTfidfRidge",
     "TsLagGradientBoosting",
     "temporal_train_test_split",
 ]
@@ -422,6 +423,17 @@ def _as_texts(X: Any) -> list[str]:
     return ["" if pd.isna(v) else str(v) for v in vals]
 
 
+def _tfidf(est: Any) -> FeatureUnion:
+    """Word (and optional char) TF-IDF features as a text estimator's parameters describe them."""
+    kw = dict(min_df=est.min_df, max_features=est.max_features, sublinear_tf=est.sublinear_tf,
+              strip_accents="unicode", lowercase=True)
+    parts: list[tuple[str, Any]] = [("word", TfidfVectorizer(analyzer="word", ngram_range=tuple(est.ngram_range),
+                                                             token_pattern=r"(?u)\b\w+\b", **kw))]
+    if est.char_ngram_range is not None:
+        parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(est.char_ngram_range), **kw)))
+    return FeatureUnion(parts)
+
+
 class TextTfidfLinear(ClassifierMixin, BaseEstimator):
     """TF-IDF (word 1-2 grams, optional char n-grams) + logistic regression; the advisor's text baseline for
     small/medium labelled corpora or when no GPU is available."""
@@ -443,15 +455,9 @@ class TextTfidfLinear(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> TextTfidfLinear:
         """Fit on a list/array/Series of strings (or a 1-column DataFrame) and labels ``y``."""
         texts = _as_texts(X)
-        kw = dict(min_df=self.min_df, max_features=self.max_features, sublinear_tf=self.sublinear_tf,
-                  strip_accents="unicode", lowercase=True)
-        parts: list[tuple[str, Any]] = [("word", TfidfVectorizer(analyzer="word", ngram_range=tuple(self.ngram_range),
-                                                                 token_pattern=r"(?u)\b\w+\b", **kw))]
-        if self.char_ngram_range is not None:
-            parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngram_range), **kw)))
         clf = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter,
                                  random_state=self.random_state)
-        self.pipeline_ = Pipeline([("tfidf", FeatureUnion(parts)), ("model", clf)]).fit(texts, np.asarray(y))
+        self.pipeline_ = Pipeline([("tfidf", _tfidf(self)), ("model", clf)]).fit(texts, np.asarray(y))
         self.classes_ = clf.classes_
         self.n_features_in_ = 1
         return self
@@ -491,9 +497,95 @@ class TextTfidfLinear(ClassifierMixin, BaseEstimator):
         return tags
 
 
+class TextTfidfRidge(RegressorMixin, BaseEstimator):
+    """TF-IDF word (optional char) n-grams + ridge regression (alpha by efficient leave-one-out CV): the
+    classical text regressor."""
+
+    def __init__(self, *, ngram_range: tuple[int, int] = (1, 2), char_ngram_range: tuple[int, int] | None = None,
+                 min_df: int | float = 1, max_features: int | None = 200_000, sublinear_tf: bool = True,
+                 alphas: Sequence[float] = (0.01, 0.1, 1.0, 10.0, 100.0)) -> None:
+        self.ngram_range = ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+        self.alphas = alphas
+
+    def fit(self, X: Any, y: Any) -> TextTfidfRidge:
+        """Fit on a list/array/Series of strings (or a 1-column DataFrame) and a numeric target ``y``."""
+        reg = RidgeCV(alphas=tuple(self.alphas))
+        self.pipeline_ = Pipeline([("tfidf", _tfidf(self)), ("model", reg)]).fit(
+            _as_texts(X), np.asarray(y, dtype=np.float64).ravel())
+        self.n_features_in_ = 1
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted values."""
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_.predict(_as_texts(X))
+
+    @property
+    def feature_names_out_(self) -> np.ndarray:
+        """Vocabulary terms, aligned with the ridge coefficients."""
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_[0].get_feature_names_out()
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+
 # ----------------------------------------------------------------------------- image
 
-class ImageHandcraftedForest(ClassifierMixin, BaseEstimator):
+class _HandcraftedImageModel:
+    """Shared by the hand-made-feature image models: ``pipeline_ = [("features", ...), ("model", head)]``."""
+
+    pipeline_: Pipeline
+    feature_groups: Sequence[str]
+    image_size: int
+    n_jobs: int | None
+
+    def _fit_pipeline(self, X: Any, y: np.ndarray, head: Any) -> None:
+        feats = HandcraftedImageFeatures(groups=tuple(self.feature_groups), image_size=self.image_size,
+                                         n_jobs=self.n_jobs)
+        self.pipeline_ = Pipeline([("features", feats), ("model", head)]).fit(X, y)
+
+    def extract_features(self, X: Any) -> np.ndarray:
+        """The hand-crafted feature matrix for images ``X`` (columns named by ``feature_names_out_``)."""
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_[0].transform(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted labels (classifier) or values (regressor)."""
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_.predict(X)
+
+    @property
+    def feature_names_out_(self) -> np.ndarray:
+        """Readable feature names (e.g. ``hsv_h_hist03``, ``lbp_p8r1_bin05``)."""
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_[0].get_feature_names_out()
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Impurity importances aligned with ``feature_names_out_`` (random-forest head only)."""
+        check_is_fitted(self, "pipeline_")
+        model = self.pipeline_[-1]
+        if not hasattr(model, "feature_importances_"):
+            raise AttributeError("feature_importances_ needs head='random_forest'; "
+                                 "use sklearn.inspection.permutation_importance on extract_features(X)")
+        return model.feature_importances_
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class ImageHandcraftedForest(_HandcraftedImageModel, ClassifierMixin, BaseEstimator):
     """Hand-crafted image features (HSV colour, LBP/GLCM texture, edges, HOG, shape) + random forest or gradient
     boosting; the advisor picks it for small image datasets, CPU-only budgets or when explanations matter."""
 
@@ -521,48 +613,44 @@ class ImageHandcraftedForest(ClassifierMixin, BaseEstimator):
                                                   class_weight=self.class_weight, random_state=self.random_state)
         else:
             raise ValueError(f"head must be 'random_forest' or 'gradient_boosting', got {self.head!r}")
-        feats = HandcraftedImageFeatures(groups=tuple(self.feature_groups), image_size=self.image_size,
-                                         n_jobs=self.n_jobs)
-        self.pipeline_ = Pipeline([("features", feats), ("model", head)]).fit(X, np.asarray(y))
+        self._fit_pipeline(X, np.asarray(y), head)
         self.classes_ = head.classes_
         return self
-
-    def extract_features(self, X: Any) -> np.ndarray:
-        """The hand-crafted feature matrix for images ``X`` (columns named by ``feature_names_out_``)."""
-        check_is_fitted(self, "pipeline_")
-        return self.pipeline_[0].transform(X)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predicted labels."""
-        check_is_fitted(self, "pipeline_")
-        return self.pipeline_.predict(X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns ordered as ``classes_``."""
         check_is_fitted(self, "pipeline_")
         return self.pipeline_.predict_proba(X)
 
-    @property
-    def feature_names_out_(self) -> np.ndarray:
-        """Readable feature names (e.g. ``hsv_h_hist03``, ``lbp_p8r1_bin05``)."""
-        check_is_fitted(self, "pipeline_")
-        return self.pipeline_[0].get_feature_names_out()
 
-    @property
-    def feature_importances_(self) -> np.ndarray:
-        """Impurity importances aligned with ``feature_names_out_`` (random-forest head only)."""
-        check_is_fitted(self, "pipeline_")
-        model = self.pipeline_[-1]
-        if not hasattr(model, "feature_importances_"):
-            raise AttributeError("feature_importances_ needs head='random_forest'; "
-                                 "use sklearn.inspection.permutation_importance on extract_features(X)")
-        return model.feature_importances_
+class ImageHandcraftedForestRegressor(_HandcraftedImageModel, RegressorMixin, BaseEstimator):
+    """Hand-crafted image features + random-forest (or gradient-boosting) regression: the classical image
+    regressor, with importances over named features."""
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        return tags
+    def __init__(self, *, head: str = "random_forest", image_size: int = 128,
+                 feature_groups: Sequence[str] = FEATURE_GROUPS, n_estimators: int = 300, max_iter: int = 200,
+                 learning_rate: float = 0.1, n_jobs: int | None = -1, random_state: int | None = 0) -> None:
+        self.head = head
+        self.image_size = image_size
+        self.feature_groups = feature_groups
+        self.n_estimators = n_estimators
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> ImageHandcraftedForestRegressor:
+        """Fit on images (array (N,H,W[,C]) or list of arrays / paths) and a numeric target ``y``."""
+        if self.head == "random_forest":
+            head: Any = RandomForestRegressor(n_estimators=self.n_estimators, n_jobs=self.n_jobs,
+                                              random_state=self.random_state)
+        elif self.head == "gradient_boosting":
+            head = HistGradientBoostingRegressor(max_iter=self.max_iter, learning_rate=self.learning_rate,
+                                                 random_state=self.random_state)
+        else:
+            raise ValueError(f"head must be 'random_forest' or 'gradient_boosting', got {self.head!r}")
+        self._fit_pipeline(X, np.asarray(y, dtype=np.float64).ravel(), head)
+        return self
 
 
 class ImageHandcraftedIsolationForest(TabularIsolationForest):
@@ -758,62 +846,3 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
         y_true = np.asarray(y, dtype=np.float64).ravel()
         y_pred = self.predict(len(y_true) if X is None else X)
         return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
-
-
-# ----------------------------------------------------------------------------- registry entries
-
-_TAB = ("classification", "regression")
-
-
-@register_model(family="classical", modality="tabular", tasks=_TAB)
-def tabular_gradient_boosting(**params: Any) -> TabularGradientBoosting:
-    """Histogram gradient boosting with native missing-value and categorical handling (tabular default)."""
-    return TabularGradientBoosting(**params)
-
-
-@register_model(family="classical", modality="tabular", tasks=_TAB)
-def tabular_random_forest(**params: Any) -> TabularRandomForest:
-    """Random forest on imputed, one-hot encoded features."""
-    return TabularRandomForest(**params)
-
-
-@register_model(family="classical", modality="tabular", tasks=_TAB)
-def tabular_linear(**params: Any) -> TabularLinear:
-    """Logistic regression / ridge on standardised, one-hot encoded features."""
-    return TabularLinear(**params)
-
-
-@register_model(family="classical", modality="tabular", tasks=_TAB)
-def tabular_decision_tree(**params: Any) -> TabularDecisionTree:
-    """Shallow decision tree with human-readable rules."""
-    return TabularDecisionTree(**params)
-
-
-@register_model(family="classical", modality="tabular", tasks=("anomaly_detection",))
-def tabular_isolation_forest(**params: Any) -> TabularIsolationForest:
-    """Isolation forest for unsupervised tabular anomaly detection."""
-    return TabularIsolationForest(**params)
-
-
-@register_model(family="classical", modality="text", tasks=("classification",))
-def text_tfidf_linear(**params: Any) -> TextTfidfLinear:
-    """TF-IDF word (and optional char) n-grams + logistic regression."""
-    return TextTfidfLinear(**params)
-
-
-@register_model(family="classical", modality="image", tasks=("classification",))
-def image_handcrafted_forest(**params: Any) -> ImageHandcraftedForest:
-    """Hand-crafted colour/texture/edge/HOG/shape features + random forest or gradient boosting."""
-    return ImageHandcraftedForest(**params)
-
-
-@register_model(family="classical", modality="time_series", tasks=("forecasting",))
-def ts_lag_gradient_boosting(**params: Any) -> TsLagGradientBoosting:
-    """Gradient boosting on lag / rolling / calendar features, recursive multi-step forecasts."""
-    return TsLagGradientBoosting(**params)
-
-
-@register_model(family="classical", modality="image", tasks=("anomaly_detection",))
-def image_handcrafted_iforest(**params: Any) -> ImageHandcraftedIsolationForest:
-    """Hand-crafted image features into an isolation forest (classical image anomaly detection)."""
-    return ImageHandcraftedIsolationForest(**params)

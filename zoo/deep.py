@@ -33,19 +33,20 @@ from torch.utils.data import Dataset, TensorDataset
 from zoo._compat import ensure_torchvision_ops
 from zoo.classical import _as_texts, _preprocessor, _series, _TabularMixin
 from zoo.images import as_image_list, to_rgb_array
-from zoo.registry import register_model
 from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch, resolve_device, seed_everything
 from zoo.weights import (EFFNET, MINILM, WeightsNotFoundError, create_timm_backbone, hub_online, minilm_dir,
-                         pretrained_config, timm_data_config)
+                         timm_data_config)
 
 ensure_torchvision_ops()  # before anything imports timm / transformers (torchvision may lack its compiled ops)
 
 __all__ = [
     "ImageConvAutoencoder",
     "ImageEffnetLite0Finetune",
+    "ImageEffnetLite0Regressor",
     "TabularAutoencoder",
     "TabularMLP",
     "TextMiniLMFinetune",
+    "TextMiniLMRegressor",
     "TsGRU",
 ]
 
@@ -74,6 +75,28 @@ def _val_split(n: int, y: np.ndarray | None, frac: float, seed: int | None,
 
 def _accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     return float((logits.argmax(1) == y).mean())
+
+
+def _mse_1d(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """MSE between a one-output head and a 1-D target (the regressors' loss)."""
+    return F.mse_loss(out.reshape(-1).float(), target.reshape(-1).float())
+
+
+class _StandardisedTarget:
+    """Regression plumbing for the deep regressors: train on ``(y - mean) / std``, predict back in units of y."""
+
+    y_mean_: float
+    y_scale_: float
+
+    def _scale_target(self, y: Any) -> np.ndarray:
+        yf = column_or_1d(np.asarray(y, dtype=np.float64), warn=True)
+        if not np.isfinite(yf).all():
+            raise ValueError("the regression target has missing or infinite values")
+        self.y_mean_, self.y_scale_ = float(yf.mean()), float(yf.std() or 1.0)
+        return ((yf - self.y_mean_) / self.y_scale_).astype(np.float32)
+
+    def _unscale(self, out: np.ndarray) -> np.ndarray:
+        return out.reshape(len(out), -1)[:, 0].astype(np.float64) * self.y_scale_ + self.y_mean_
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -412,7 +435,7 @@ class _ImageDataset(Dataset):
             size = img.width * img.height * 3
             if size <= self.cache_left:
                 self.cache[i], self.cache_left = img, self.cache_left - size
-        return self.transform(img), int(self.labels[i]) if self.labels is not None else 0
+        return self.transform(img), self.labels[i] if self.labels is not None else 0
 
 
 def _image_uint8(X: Any, size: int) -> np.ndarray:
@@ -457,16 +480,90 @@ class _FinetuneNet(nn.Module):
         return self.net(x)
 
 
-class ImageEffnetLite0Finetune(_ClassifierMixin, ClassifierMixin, _TorchEstimator):
-    """EfficientNet-Lite0 (ImageNet weights) fine-tuned end to end with a new head; the deep image classifier.
+class _ImageFinetune(_TorchEstimator):
+    """EfficientNet-Lite0 fine-tuning shared by the image classifier and regressor.
 
     Preprocessing follows timm's data config of the model at ``image_size``; training uses random resized
     crops, flips and mild colour jitter (``augment``). The first ``freeze_epochs`` epochs train the head only
-    (backbone frozen), then the whole net with the backbone at ``lr * backbone_lr_scale``. Label smoothing,
-    AdamW, cosine schedule, channels_last.
+    (backbone frozen), then the whole net with the backbone at ``lr * backbone_lr_scale``. AdamW, cosine
+    schedule, channels_last.
     """
 
     _channels_last = True
+    backbone: str
+    image_size: int
+    backbone_lr_scale: float
+    weight_decay: float
+    freeze_epochs: int
+    drop_rate: float
+    augment: bool
+    weights_path: str | None
+
+    def _transform(self, training: bool) -> Any:
+        ensure_torchvision_ops()
+        from timm.data import create_transform
+
+        cfg = self.data_config_
+        kw = dict(input_size=cfg["input_size"], interpolation=cfg["interpolation"], mean=cfg["mean"],
+                  std=cfg["std"])
+        if training and self.augment:
+            return create_transform(is_training=True, scale=(0.35, 1.0), hflip=0.5, color_jitter=0.2, **kw)
+        return create_transform(is_training=False, crop_pct=cfg["crop_pct"], **kw)
+
+    def _dataset(self, items: Sequence[Any], labels: np.ndarray | None, training: bool) -> _ImageDataset:
+        side = int(round(self.image_size / self.data_config_["crop_pct"] * (1.25 if training else 1.0)))
+        return _ImageDataset(items, labels, self._transform(training), side)
+
+    def _fit_images(self, X: Any, target: np.ndarray, n_out: int, loss_fn: Any, metric_fn: Any,
+                    strata: np.ndarray | None, t0: float) -> None:
+        """Build the backbone with ``n_out`` outputs and fine-tune it on images ``X`` and ``target``."""
+        items = as_image_list(X)
+        if len(target) != len(items):
+            raise ValueError(f"{len(items)} images but {len(target)} labels")
+        seed_everything(self.random_state)
+        net = create_timm_backbone(self.backbone, num_classes=n_out, weights_path=self.weights_path,
+                                   drop_rate=self.drop_rate)
+        head_layer = net.get_classifier()           # timm's init gives 2-class heads huge logits: start small
+        nn.init.normal_(head_layer.weight, std=0.01)
+        nn.init.zeros_(head_layer.bias)
+        cfg = timm_data_config(net)
+        self.data_config_ = {**cfg, "input_size": (3, int(self.image_size), int(self.image_size))}
+        tr, va = _val_split(len(items), strata, self.val_fraction, self.random_state)
+        train_ds = self._dataset([items[i] for i in tr], target[tr], training=True)
+        val_ds = self._dataset([items[i] for i in va], target[va], training=False) if va is not None else None
+        model = _FinetuneNet(net)
+        head = {id(p) for p in model.head_params()}
+        groups = [{"params": model.head_params(), "lr": self.lr},
+                  {"params": [p for p in net.parameters() if id(p) not in head],
+                   "lr": self.lr * self.backbone_lr_scale}]
+        freeze = int(self.freeze_epochs)
+        model.set_frozen(freeze > 0)
+
+        def unfreeze(epoch: int, m: nn.Module, hist: TrainHistory) -> None:
+            if epoch == freeze:
+                model.set_frozen(False)
+
+        self._train(model, train_ds, val_ds, t0, loss_fn=loss_fn, metric_fn=metric_fn, optimizer=groups,
+                    weight_decay=self.weight_decay, on_epoch_end=unfreeze)
+        model.set_frozen(False)
+        self.model_ = model.net.eval()
+
+    def _raw(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self._outputs(self.model_, self._dataset(as_image_list(X), None, training=False))
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class ImageEffnetLite0Finetune(_ClassifierMixin, ClassifierMixin, _ImageFinetune):
+    """EfficientNet-Lite0 (ImageNet weights) fine-tuned end to end with a new head; the deep image classifier.
+
+    See ``_ImageFinetune`` for preprocessing, augmentation and unfreezing; adds label smoothing.
+    """
 
     def __init__(self, *, backbone: str = EFFNET, image_size: int = 128, epochs: int = 3, batch_size: int = 32,
                  lr: float = 1e-3, backbone_lr_scale: float = 0.1, weight_decay: float = 0.01, freeze_epochs: int = 1,
@@ -493,66 +590,56 @@ class ImageEffnetLite0Finetune(_ClassifierMixin, ClassifierMixin, _TorchEstimato
         self.verbose = verbose
         self.val_fraction = val_fraction
 
-    def _transform(self, training: bool) -> Any:
-        ensure_torchvision_ops()
-        from timm.data import create_transform
-
-        cfg = self.data_config_
-        kw = dict(input_size=cfg["input_size"], interpolation=cfg["interpolation"], mean=cfg["mean"],
-                  std=cfg["std"])
-        if training and self.augment:
-            return create_transform(is_training=True, scale=(0.35, 1.0), hflip=0.5, color_jitter=0.2, **kw)
-        return create_transform(is_training=False, crop_pct=cfg["crop_pct"], **kw)
-
-    def _dataset(self, items: Sequence[Any], labels: np.ndarray | None, training: bool) -> _ImageDataset:
-        side = int(round(self.image_size / self.data_config_["crop_pct"] * (1.25 if training else 1.0)))
-        return _ImageDataset(items, labels, self._transform(training), side)
-
     def fit(self, X: Any, y: Any) -> ImageEffnetLite0Finetune:
         """Fit on images (array (N,H,W[,C]) or list of arrays / paths) and labels ``y``."""
         t0 = time.perf_counter()
-        items = as_image_list(X)
         codes = self._encode(y)
-        if len(codes) != len(items):
-            raise ValueError(f"{len(items)} images but {len(codes)} labels")
-        seed_everything(self.random_state)
-        net = create_timm_backbone(self.backbone, num_classes=len(self.classes_), weights_path=self.weights_path,
-                                   drop_rate=self.drop_rate)
-        head_layer = net.get_classifier()           # timm's init gives 2-class heads huge logits: start small
-        nn.init.normal_(head_layer.weight, std=0.01)
-        nn.init.zeros_(head_layer.bias)
-        cfg = timm_data_config(net)
-        self.data_config_ = {**cfg, "input_size": (3, int(self.image_size), int(self.image_size))}
-        tr, va = _val_split(len(items), codes, self.val_fraction, self.random_state)
-        train_ds = self._dataset([items[i] for i in tr], codes[tr], training=True)
-        val_ds = self._dataset([items[i] for i in va], codes[va], training=False) if va is not None else None
-        model = _FinetuneNet(net)
-        head = {id(p) for p in model.head_params()}
-        groups = [{"params": model.head_params(), "lr": self.lr},
-                  {"params": [p for p in net.parameters() if id(p) not in head],
-                   "lr": self.lr * self.backbone_lr_scale}]
-        freeze = int(self.freeze_epochs)
-        model.set_frozen(freeze > 0)
-
-        def unfreeze(epoch: int, m: nn.Module, hist: TrainHistory) -> None:
-            if epoch == freeze:
-                model.set_frozen(False)
-
-        self._train(model, train_ds, val_ds, t0, loss_fn=nn.CrossEntropyLoss(label_smoothing=self.label_smoothing),
-                    metric_fn=_accuracy, optimizer=groups, weight_decay=self.weight_decay, on_epoch_end=unfreeze)
-        model.set_frozen(False)
-        self.model_ = model.net.eval()
+        self._fit_images(X, codes, len(self.classes_), nn.CrossEntropyLoss(label_smoothing=self.label_smoothing),
+                         _accuracy, codes, t0)
         return self
 
     def _logits(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self._outputs(self.model_, self._dataset(as_image_list(X), None, training=False))
+        return self._raw(X)
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.three_d_array = True
-        return tags
+
+class ImageEffnetLite0Regressor(_StandardisedTarget, RegressorMixin, _ImageFinetune):
+    """EfficientNet-Lite0 (ImageNet weights) fine-tuned end to end with a one-output head: image regression.
+
+    The target is standardised for training (MSE) and predictions are returned in its own units.
+    """
+
+    def __init__(self, *, backbone: str = EFFNET, image_size: int = 128, epochs: int = 5, batch_size: int = 32,
+                 lr: float = 1e-3, backbone_lr_scale: float = 0.1, weight_decay: float = 0.01, freeze_epochs: int = 1,
+                 drop_rate: float = 0.2, augment: bool = True, patience: int | None = 3,
+                 weights_path: str | None = None, device: str | None = None, time_budget_s: float | None = None,
+                 random_state: int | None = 0, verbose: bool = True, val_fraction: float = 0.15) -> None:
+        self.backbone = backbone
+        self.image_size = image_size
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.backbone_lr_scale = backbone_lr_scale
+        self.weight_decay = weight_decay
+        self.freeze_epochs = freeze_epochs
+        self.drop_rate = drop_rate
+        self.augment = augment
+        self.patience = patience
+        self.weights_path = weights_path
+        self.device = device
+        self.time_budget_s = time_budget_s
+        self.random_state = random_state
+        self.verbose = verbose
+        self.val_fraction = val_fraction
+
+    def fit(self, X: Any, y: Any) -> ImageEffnetLite0Regressor:
+        """Fit on images (array (N,H,W[,C]) or list of arrays / paths) and a numeric target ``y``."""
+        t0 = time.perf_counter()
+        self._fit_images(X, self._scale_target(y), 1, _mse_1d, None, None, t0)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted values, in the target's units."""
+        return self._unscale(self._raw(X))
 
 
 class _ConvAE(nn.Module):
@@ -641,8 +728,8 @@ class _TextDataset(Dataset):
     def __len__(self) -> int:
         return len(self.texts)
 
-    def __getitem__(self, i: int) -> tuple[str, int]:
-        return self.texts[i], int(self.labels[i]) if self.labels is not None else 0
+    def __getitem__(self, i: int) -> tuple[str, Any]:
+        return self.texts[i], self.labels[i] if self.labels is not None else 0
 
 
 class _TextCollate:
@@ -655,7 +742,7 @@ class _TextCollate:
         texts, labels = zip(*batch)
         enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_length,
                              return_tensors="pt")
-        return dict(enc), torch.tensor(labels, dtype=torch.long)
+        return dict(enc), torch.as_tensor(np.asarray(labels))
 
 
 class _HFLogits(nn.Module):
@@ -669,11 +756,79 @@ class _HFLogits(nn.Module):
         return self.model(**inputs).logits
 
 
-class TextMiniLMFinetune(_ClassifierMixin, ClassifierMixin, _TorchEstimator):
-    """all-MiniLM-L6-v2 fine-tuned end to end with a new classification head (transformers, offline weights).
+class _TextFinetune(_TorchEstimator):
+    """all-MiniLM-L6-v2 (or ``model_id``) fine-tuning shared by the text classifier and regressor.
 
     AdamW, cosine schedule, gradient clipping; texts are tokenised per batch (dynamic padding, truncated to
-    ``max_length`` tokens). ``lr=5e-5`` suits a few thousand texts; tiny sets need more (e.g. 3e-4).
+    ``max_length`` tokens).
+    """
+
+    model_id: str | None
+    max_length: int
+    weight_decay: float
+    grad_clip: float | None
+    weights_path: str | None
+
+    def _pretrained(self, n_out: int, labels: Sequence[Any] | None) -> nn.Module:
+        """Tokeniser (``tokenizer_``) and a sequence model with ``n_out`` outputs, from local weights first."""
+        ensure_torchvision_ops()
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        path = self.weights_path or self.model_id if self.model_id else minilm_dir(self.weights_path)
+        try:
+            self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+        except OSError:
+            raise WeightsNotFoundError(
+                f"no weights for {path!r}: not a local folder, not in the Hugging Face cache, and the hub is "
+                f"{'offline' if not hub_online() else 'unreachable'}; pass weights_path=... or go online") from None
+        kw: dict[str, Any] = {"num_labels": n_out}
+        if labels is not None:
+            kw.update(id2label={i: str(c) for i, c in enumerate(labels)},
+                      label2id={str(c): i for i, c in enumerate(labels)})
+        level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+        hf_logging.set_verbosity_error()           # "newly initialized classifier" is expected here
+        hf_logging.disable_progress_bar()
+        try:
+            return AutoModelForSequenceClassification.from_pretrained(path, **kw)
+        finally:
+            hf_logging.set_verbosity(level)
+            if bars:
+                hf_logging.enable_progress_bar()
+
+    def _fit_texts(self, X: Any, target: np.ndarray, n_out: int, loss_fn: Any, metric_fn: Any,
+                   strata: np.ndarray | None, labels: Sequence[Any] | None, t0: float) -> None:
+        """Fine-tune the pretrained encoder with ``n_out`` outputs on texts ``X`` and ``target``."""
+        texts = _as_texts(X)
+        if len(target) != len(texts):
+            raise ValueError(f"{len(texts)} texts but {len(target)} labels")
+        seed_everything(self.random_state)
+        hf = self._pretrained(n_out, labels)
+        tr, va = _val_split(len(texts), strata, self.val_fraction, self.random_state)
+        collate = _TextCollate(self.tokenizer_, int(self.max_length))
+        train_ds = _TextDataset([texts[i] for i in tr], target[tr])
+        val_ds = _TextDataset([texts[i] for i in va], target[va]) if va is not None else None
+        self.model_ = self._train(_HFLogits(hf), train_ds, val_ds, t0, collate_fn=collate, num_workers=0,
+                                  loss_fn=loss_fn, metric_fn=metric_fn, weight_decay=self.weight_decay,
+                                  grad_clip=self.grad_clip)
+        self.n_features_in_ = 1
+
+    def _raw(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self._outputs(self.model_, _TextDataset(_as_texts(X), None),
+                             collate_fn=_TextCollate(self.tokenizer_, int(self.max_length)), num_workers=0)
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
+
+class TextMiniLMFinetune(_ClassifierMixin, ClassifierMixin, _TextFinetune):
+    """all-MiniLM-L6-v2 fine-tuned end to end with a new classification head (transformers, offline weights).
+
+    ``lr=5e-5`` suits a few thousand texts; tiny sets need more (e.g. 3e-4).
     """
 
     def __init__(self, *, model_id: str | None = None, max_length: int = 128, epochs: int = 2, batch_size: int = 16,
@@ -699,53 +854,46 @@ class TextMiniLMFinetune(_ClassifierMixin, ClassifierMixin, _TorchEstimator):
     def fit(self, X: Any, y: Any) -> TextMiniLMFinetune:
         """Fit on a list/array/Series of strings (or a 1-column DataFrame) and labels ``y``."""
         t0 = time.perf_counter()
-        texts = _as_texts(X)
         codes = self._encode(y)
-        if len(codes) != len(texts):
-            raise ValueError(f"{len(texts)} texts but {len(codes)} labels")
-        ensure_torchvision_ops()
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-
-        path = self.weights_path or self.model_id if self.model_id else minilm_dir(self.weights_path)
-        seed_everything(self.random_state)
-        try:
-            self.tokenizer_ = AutoTokenizer.from_pretrained(path)
-        except OSError:
-            raise WeightsNotFoundError(
-                f"no weights for {path!r}: not a local folder, not in the Hugging Face cache, and the hub is "
-                f"{'offline' if not hub_online() else 'unreachable'}; pass weights_path=... or go online") from None
-        level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-        hf_logging.set_verbosity_error()           # "newly initialized classifier" is expected here
-        hf_logging.disable_progress_bar()
-        try:
-            hf = AutoModelForSequenceClassification.from_pretrained(
-                path, num_labels=len(self.classes_), id2label={i: str(c) for i, c in enumerate(self.classes_)},
-                label2id={str(c): i for i, c in enumerate(self.classes_)})
-        finally:
-            hf_logging.set_verbosity(level)
-            if bars:
-                hf_logging.enable_progress_bar()
-        tr, va = _val_split(len(texts), codes, self.val_fraction, self.random_state)
-        collate = _TextCollate(self.tokenizer_, int(self.max_length))
-        train_ds = _TextDataset([texts[i] for i in tr], codes[tr])
-        val_ds = _TextDataset([texts[i] for i in va], codes[va]) if va is not None else None
-        self.model_ = self._train(_HFLogits(hf), train_ds, val_ds, t0, collate_fn=collate, num_workers=0,
-                                  loss_fn=nn.CrossEntropyLoss(), metric_fn=_accuracy,
-                                  weight_decay=self.weight_decay, grad_clip=self.grad_clip)
-        self.n_features_in_ = 1
+        self._fit_texts(X, codes, len(self.classes_), nn.CrossEntropyLoss(), _accuracy, codes, self.classes_, t0)
         return self
 
     def _logits(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self._outputs(self.model_, _TextDataset(_as_texts(X), None),
-                             collate_fn=_TextCollate(self.tokenizer_, int(self.max_length)), num_workers=0)
+        return self._raw(X)
 
-    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
-        return tags
+
+class TextMiniLMRegressor(_StandardisedTarget, RegressorMixin, _TextFinetune):
+    """all-MiniLM-L6-v2 fine-tuned end to end with a one-output head: text regression (standardised MSE)."""
+
+    def __init__(self, *, model_id: str | None = None, max_length: int = 128, epochs: int = 4, batch_size: int = 16,
+                 lr: float = 1e-4, weight_decay: float = 0.01, grad_clip: float | None = 1.0,
+                 patience: int | None = 2, weights_path: str | None = None, device: str | None = None,
+                 time_budget_s: float | None = None, random_state: int | None = 0, verbose: bool = True,
+                 val_fraction: float = 0.15) -> None:
+        self.model_id = model_id
+        self.max_length = max_length
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.grad_clip = grad_clip
+        self.patience = patience
+        self.weights_path = weights_path
+        self.device = device
+        self.time_budget_s = time_budget_s
+        self.random_state = random_state
+        self.verbose = verbose
+        self.val_fraction = val_fraction
+
+    def fit(self, X: Any, y: Any) -> TextMiniLMRegressor:
+        """Fit on a list/array/Series of strings (or a 1-column DataFrame) and a numeric target ``y``."""
+        t0 = time.perf_counter()
+        self._fit_texts(X, self._scale_target(y), 1, _mse_1d, None, None, None, t0)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted values, in the target's units."""
+        return self._unscale(self._raw(X))
 
 
 # ----------------------------------------------------------------------------- time series
@@ -852,41 +1000,3 @@ class TsGRU(RegressorMixin, _TorchEstimator):
         y_true = np.asarray(y, dtype=np.float64).ravel()
         y_pred = self.predict(len(y_true) if X is None else X)
         return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
-
-
-# ----------------------------------------------------------------------------- registry entries
-
-@register_model(family="deep", modality="tabular", tasks=_TASKS)
-def tabular_mlp(**params: Any) -> TabularMLP:
-    """Multi-layer perceptron on standardised, one-hot encoded features (torch, early stopping)."""
-    return TabularMLP(**params)
-
-
-@register_model(family="deep", modality="tabular", tasks=("anomaly_detection",))
-def tabular_autoencoder(**params: Any) -> TabularAutoencoder:
-    """Dense autoencoder; anomaly score = reconstruction error."""
-    return TabularAutoencoder(**params)
-
-
-@register_model(family="deep", modality="image", tasks=("classification",), pretrained_cfg=pretrained_config(EFFNET))
-def image_effnet_lite0_finetune(**params: Any) -> ImageEffnetLite0Finetune:
-    """EfficientNet-Lite0 (ImageNet) fine-tuned end to end: augmentation, head-first unfreezing, label smoothing."""
-    return ImageEffnetLite0Finetune(**params)
-
-
-@register_model(family="deep", modality="image", tasks=("anomaly_detection",))
-def image_conv_autoencoder(**params: Any) -> ImageConvAutoencoder:
-    """Small convolutional autoencoder; anomaly score = reconstruction error."""
-    return ImageConvAutoencoder(**params)
-
-
-@register_model(family="deep", modality="text", tasks=("classification",), pretrained_cfg=pretrained_config(MINILM))
-def text_minilm_finetune(**params: Any) -> TextMiniLMFinetune:
-    """all-MiniLM-L6-v2 fine-tuned end to end for text classification (transformers)."""
-    return TextMiniLMFinetune(**params)
-
-
-@register_model(family="deep", modality="time_series", tasks=("forecasting",))
-def ts_gru(**params: Any) -> TsGRU:
-    """GRU over sliding windows of the series, recursive multi-step forecasts."""
-    return TsGRU(**params)

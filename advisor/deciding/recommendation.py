@@ -38,7 +38,8 @@ class Estimate(BaseModel):
 class Alternative(BaseModel):
     approach: str
     architecture: str
-    model: Optional[str]
+    model: Optional[str] = Field(description="the zoo model that builds it; None when the zoo has none yet")
+    model_note: str = Field("", description="when model is None: what is missing and the closest trainable model")
     score: float
     why_not: str = ""
 
@@ -57,7 +58,8 @@ class Recommendation(BaseModel):
     modality: str
     approach: str
     architecture: str
-    model: str
+    model: Optional[str] = Field(description="the zoo model that builds the pick; None when the zoo has none yet")
+    model_note: str = Field("", description="when model is None: what is missing and the closest trainable model")
     plan: TrainingPlan
     scores: dict[str, float]
     excluded: dict[str, str] = Field(default_factory=dict, description="approach -> why it cannot serve")

@@ -141,16 +141,6 @@ class Rule(_Strict):
         return "; ".join(parts) or "none"
 
 
-class ModelEntry(_Strict):
-    """Which zoo model implements an (approach, architecture) for a modality and task."""
-
-    approach: Approach
-    architecture: str
-    modality: str
-    tasks: list[str]
-    model: str
-
-
 class CounterfactualAxis(_Strict):
     """A descriptor field the user could change, and the values worth trying."""
 
@@ -165,7 +155,6 @@ class Rulebook(_Strict):
     defaults: dict[Approach, dict[str, str]] = Field(description="Architecture and strategy before any rule.")
     derived: dict[str, str] = Field(description="Derived facts: name -> condition over descriptor facts.")
     rules: list[Rule]
-    models: list[ModelEntry]
     counterfactuals: list[CounterfactualAxis]
 
     @model_validator(mode="after")

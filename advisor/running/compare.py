@@ -22,7 +22,7 @@ import yaml
 from zoo.io import write_text_atomic
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
-from advisor.running.train import _params_for, check_trainable
+from advisor.running.train import TrainError, _params_for, check_model_serves
 from advisor.showing.tables import LABELS
 
 if TYPE_CHECKING:
@@ -72,9 +72,9 @@ def parse_sizes(text: str) -> list[float]:
 def choose_models(rec: Recommendation, families: Sequence[str], task: str,
                   modality: str) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     """Family → zoo model (the pick for its own family, the alternatives' for the others); the rest skipped."""
-    import zoo
 
-    named = {rec.approach: rec.model, **{a.approach: a.model for a in rec.alternatives if a.model}}
+    named = {rec.approach: rec.model, **{a.approach: a.model for a in rec.alternatives}}
+    notes = {rec.approach: rec.model_note, **{a.approach: a.model_note for a in rec.alternatives}}
     picks: dict[str, str] = {}
     skipped: dict[str, dict[str, Any]] = {}
     for fam in families:
@@ -83,15 +83,13 @@ def choose_models(rec: Recommendation, families: Sequence[str], task: str,
             skipped[fam] = {"model": name, "reason": f"not applicable: {rec.excluded[fam]}"}
             continue
         if not name:
-            skipped[fam] = {"model": None, "reason": f"the advisor names no {fam} model for {modality} {task}"}
+            skipped[fam] = {"model": None, "reason": notes.get(fam)
+                            or f"the advisor names no {fam} model for {modality} {task}"}
             continue
         try:
-            info = zoo.model_info(name)
+            check_model_serves(name, modality, task)
         except (ValueError, ImportError) as exc:
             skipped[fam] = {"model": name, "reason": f"not trainable here: {str(exc).splitlines()[0]}"}
-            continue
-        if task not in info.tasks or info.modality not in (modality, "tabular" if modality == "time_series" else ""):
-            skipped[fam] = {"model": name, "reason": f"'{name}' is for {info.modality} {', '.join(info.tasks)}"}
             continue
         picks[fam] = name
     return picks, skipped
@@ -242,7 +240,8 @@ def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
     """Train each family's model at every size × seed, evaluate on one held-out split, write compare.json."""
     import zoo
 
-    check_trainable(desc, rec)
+    if not desc.data.path:
+        raise TrainError("data.path: missing; say where the data is (in the descriptor or with --data)")
     task, modality = desc.task.value, desc.data.modality.value
     keys, higher = METRICS.get(task, METRICS["classification"])
     primary = keys[0]

