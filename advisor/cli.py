@@ -258,7 +258,8 @@ def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], famili
     if time_budget is not None and time_budget <= 0:
         _fail(f"--time-budget: {time_budget:g} must be a positive number of minutes")
     desc, rec = _load(descriptor, data)
-    click.echo(f"advisor: {rec.approach} / {rec.architecture} → '{rec.model}'; comparing {', '.join(fams)}", err=True)
+    pick = f"'{rec.model}'" if rec.model else "no zoo model yet"
+    click.echo(f"advisor: {rec.approach} / {rec.architecture} → {pick}; comparing {', '.join(fams)}", err=True)
     run_dir = Path(out or Path("runs") / f"{_folder_name(desc.name)}-compare")
     backend = "loky"
     if scheduler:

@@ -195,7 +195,7 @@ def test_bad_arguments_exit_2_one_line(tmp_path, args, needle):
 
 def test_untrainable_modality_and_missing_data_exit_2(tmp_path, write_yaml):
     _one_line_exit_2(run_advisor("compare", str(EXAMPLES / "speech_recognition.yaml"), "--out", str(tmp_path / "x")),
-                     "does not train")
+                     "no zoo model trains generation on audio data")
     desc = write_yaml("name: t\ntask: classification\ndata:\n  modality: tabular\n  n_samples: 100\n"
                       "  path: nowhere.csv\n")
     _one_line_exit_2(run_advisor("compare", str(desc), "--families", "classical", "--out", str(tmp_path / "y")),

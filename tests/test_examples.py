@@ -47,7 +47,7 @@ def test_example_approach(stem):
     if architecture:
         assert rec.architecture == architecture
     assert 3 <= len(rec.why) <= 6
-    assert rec.model
+    assert rec.model or rec.model_note.startswith("no zoo model trains")
 
 
 def test_regulated_tabular_is_readable():

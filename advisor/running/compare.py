@@ -240,8 +240,6 @@ def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
     """Train each family's model at every size × seed, evaluate on one held-out split, write compare.json."""
     import zoo
 
-    if not desc.data.path:
-        raise TrainError("data.path: missing; say where the data is (in the descriptor or with --data)")
     task, modality = desc.task.value, desc.data.modality.value
     keys, higher = METRICS.get(task, METRICS["classification"])
     primary = keys[0]
@@ -251,6 +249,8 @@ def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
     skipped = [{"family": f, **v} for f, v in skipped_at_start.items()]
     if not picks:
         raise CompareError("nothing to compare: " + "; ".join(f"{s['family']}: {s['reason']}" for s in skipped))
+    if not desc.data.path:
+        raise TrainError("data.path: missing; say where the data is (in the descriptor or with --data)")
 
     data = zoo.load_dataset(desc.data.path, modality, task=task, target=desc.data.target,
                             text_column=desc.data.text_column)

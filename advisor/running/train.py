@@ -114,7 +114,7 @@ def _interrupted(out: Path, folder: Path) -> str:
 def check_trainable(desc: ProjectDescriptor, rec: Recommendation, model_name: Optional[str] = None) -> None:
     """Refuse up front, in one line, what the zoo cannot train (the recommendation's own words) or has no data for."""
     if model_name is None and rec.model is None:
-        raise TrainError(f"{rec.model_note} (train another zoo model with --model NAME; see `advisor models`)")
+        raise TrainError(f"{rec.model_note}; to train another zoo model: --model NAME (see `advisor models`)")
     if not desc.data.path:
         raise TrainError("data.path: missing; say where the data is (in the descriptor or with --data)")
 
