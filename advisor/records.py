@@ -494,6 +494,7 @@ def _where(loc: tuple[Any, ...], data: Any, missing: bool = False) -> str:
             continue
         parts.append(f"[{part}]" if isinstance(part, int) else str(part))
     text = "".join(p if p.startswith("[") else f".{p}" for p in parts).lstrip(".")
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)     # keys come from the file
     return text if len(text) <= 80 else text[:40] + "…" + text[-39:]
 
 
@@ -524,7 +525,8 @@ def explain_error(exc: ValidationError, data: Any = None) -> str:
         text = "missing its status (measured or skipped)"
     else:
         text = f"{str(err.get('msg', 'invalid')).splitlines()[0][:120].lower()}, got {_show(given)}"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    others = {_where(tuple(e.get("loc", ())), data, e["type"] == "missing") for e in errors[1:]} - {where}
+    more = f" (and {len(others)} more)" if others else ""
     return f"{head}{text}{more}"
 
 
