@@ -6,7 +6,19 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, Field
 
-from advisor.deciding.rules import PlanStep, Risk
+from advisor.deciding.rules import APPROACHES, PlanStep, Risk
+from advisor.deciding.schema import Modality, Task, WordEnum
+
+
+class Approach(WordEnum):
+    """What to build: the three families of the framework (and of the zoo). Compares equal to its string."""
+
+    classical = "classical"
+    hybrid = "hybrid"
+    deep = "deep"
+
+
+assert tuple(a.value for a in Approach) == APPROACHES, "Approach must list rules.APPROACHES in tie-break order"
 
 
 class TraceEntry(BaseModel):
@@ -27,7 +39,7 @@ class TrainingPlan(BaseModel):
 class Estimate(BaseModel):
     """A rough cost of training one approach on the declared hardware."""
 
-    approach: str
+    approach: Approach
     model: Optional[str]
     device: str
     train_minutes: float
@@ -36,7 +48,7 @@ class Estimate(BaseModel):
 
 
 class Alternative(BaseModel):
-    approach: str
+    approach: Approach
     architecture: str
     model: Optional[str] = Field(description="the zoo model that builds it; None when the zoo has none yet")
     model_note: str = Field("", description="when model is None: what is missing and the closest trainable model")
@@ -48,15 +60,15 @@ class Counterfactual(BaseModel):
     """A smallest change to the descriptor that flips the approach, found by re-running the engine."""
 
     changes: dict[str, Any]
-    approach: str
+    approach: Approach
     text: str
 
 
 class Recommendation(BaseModel):
     name: str
-    task: str
-    modality: str
-    approach: str
+    task: Task
+    modality: Modality
+    approach: Approach
     architecture: str
     model: Optional[str] = Field(description="the zoo model that builds the pick; None when the zoo has none yet")
     model_note: str = Field("", description="when model is None: what is missing and the closest trainable model")

@@ -14,7 +14,18 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
                       model_validator)
 
 
-class Task(str, Enum):
+class WordEnum(str, Enum):
+    """A str-valued enum that reads as its value everywhere: ``==``, dict keys, JSON, str() and f-strings
+    (a plain ``(str, Enum)`` formats as ``Task.classification`` in f-strings on Python 3.11+)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self.value), spec)
+
+
+class Task(WordEnum):
     classification = "classification"
     regression = "regression"
     anomaly_detection = "anomaly_detection"
@@ -22,7 +33,7 @@ class Task(str, Enum):
     generation = "generation"
 
 
-class Modality(str, Enum):
+class Modality(WordEnum):
     tabular = "tabular"
     image = "image"
     text = "text"

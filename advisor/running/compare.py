@@ -22,6 +22,7 @@ import yaml
 from zoo.io import write_text_atomic
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
+from advisor.records import CompareResult, dump_record
 from advisor.running.train import TrainError, _params_for, check_model_serves
 from advisor.showing.tables import LABELS
 
@@ -489,4 +490,5 @@ def _write(out: Path, desc: ProjectDescriptor, rec: Recommendation, result: dict
     write_text_atomic(out / "descriptor.yaml",
                       yaml.safe_dump(desc.model_dump(mode="json", exclude_none=True), sort_keys=False))
     write_text_atomic(out / "recommendation.json", rec.model_dump_json(indent=2))
-    write_text_atomic(out / "compare.json", json.dumps(result, indent=1, default=str))
+    record = CompareResult.model_validate(json.loads(json.dumps(result, default=str)))
+    write_text_atomic(out / "compare.json", dump_record(record, indent=1))

@@ -27,6 +27,7 @@ import yaml
 from zoo.io import write_text_atomic
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
+from advisor.records import Explanation, RunInfo, RunMetrics, dump_record
 from zoo import distributed
 
 class TrainError(ValueError):
@@ -267,15 +268,18 @@ def _write_run(out: Path, estimator: Any, name: str, desc: ProjectDescriptor, re
                                                              "target": desc.data.target,
                                                              "text_column": desc.data.text_column})
         metrics["model_size_bytes"] = (staging / "model.joblib").stat().st_size
-        write_text_atomic(staging / "metrics.json", json.dumps(metrics, indent=2, default=str))
+        record = RunMetrics.model_validate(json.loads(json.dumps(metrics, default=str)))
+        write_text_atomic(staging / "metrics.json", dump_record(record))
         write_text_atomic(staging / "descriptor.yaml",
                           yaml.safe_dump(desc.model_dump(mode="json", exclude_none=True), sort_keys=False))
         write_text_atomic(staging / "recommendation.json", rec.model_dump_json(indent=2))
         if explanation is not None:
-            write_text_atomic(staging / "explain.json", json.dumps(explanation, indent=1, default=str))
-        write_text_atomic(staging / "run.json", json.dumps(
-            {"seed": metrics["seed"], "versions": zoo.library_versions(), "classes": classes,
-             "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2, default=str))
+            explained = Explanation.model_validate(json.loads(json.dumps(explanation, default=str)))
+            write_text_atomic(staging / "explain.json", dump_record(explained, indent=1))
+        info = RunInfo(seed=metrics["seed"], versions=zoo.library_versions(),
+                       classes=json.loads(json.dumps(list(classes or []), default=str)),
+                       finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        write_text_atomic(staging / "run.json", dump_record(info))
         backup = out.with_name(f".{out.name}.old") if out.exists() else None
         try:
             if backup is not None:

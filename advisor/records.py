@@ -1,0 +1,620 @@
+"""Typed run records: one pydantic model per file of a run folder, and their one-line read errors.
+
+`advisor train` writes metrics.json (:class:`RunMetrics`), run.json (:class:`RunInfo`), explain.json
+(:class:`Explanation`) beside descriptor.yaml (``ProjectDescriptor``) and recommendation.json
+(``Recommendation``); `advisor compare` writes compare.json (:class:`CompareResult`). The running layer writes
+them with :func:`dump_record`; the report reads them back with :func:`read_record` into :class:`RunRecords`.
+
+This module sits at the top of the package, beside the layers rather than inside one, and imports only pydantic
+and ``advisor.deciding``: the showing layer (the report) must not import the running layer, yet both need the
+same record classes: the writer and the reader share one definition here.
+
+Compatibility: records are lenient on read. Keys a model does not know are kept (``extra="allow"``) and fields a
+previous release did not write default; a value of the wrong type is an error, reported in one line naming the
+file and the field (``metrics.json: train_seconds: expected a number, got 'abc'``).
+"""
+
+from __future__ import annotations
+
+import reprlib
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from advisor.deciding.recommendation import Approach, Recommendation
+from advisor.deciding.schema import Modality, ProjectDescriptor, Task
+
+Family = Approach       # a zoo model's family is one of the advisor's approaches: classical | hybrid | deep
+Label = Union[bool, int, float, str, None]      # a class label as JSON holds it
+
+
+class Record(BaseModel):
+    """Base of every record: unknown keys kept (newer or older writers), NaN/inf allowed on read."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+# ----------------------------------------------------------------------------- metrics.json
+
+class TrainingHistory(Record):
+    """A deep or hybrid model's training loop (zoo.training.TrainHistory): one list entry per epoch run."""
+
+    train_loss: list[Optional[float]] = Field(default_factory=list, description="Training loss per epoch.")
+    val_loss: list[Optional[float]] = Field(default_factory=list, description="Validation loss per epoch.")
+    val_metric: list[Optional[float]] = Field(default_factory=list, description="Validation metric per epoch.")
+    epoch_seconds: list[Optional[float]] = Field(default_factory=list, description="Wall seconds per epoch.")
+    lr: list[Optional[float]] = Field(default_factory=list, description="Learning rate per epoch.")
+    best_epoch: int = Field(default=0, description="1-based epoch whose weights were kept (0: none).")
+    best_score: Optional[float] = Field(default=None, description="The monitored value at the best epoch.")
+    monitor: str = Field(default="val_loss", description="What early stopping watched.")
+    stop_reason: str = Field(default="completed", description="completed | patience | time_budget")
+    device: str = Field(default="cpu", description="Where the loop ran.")
+    device_reason: str = Field(default="", description="Why that device was chosen.")
+    items_per_second: float = Field(default=0.0, description="Training throughput.")
+    total_seconds: float = Field(default=0.0, description="Wall seconds of the whole loop.")
+    checkpoint: Optional[str] = Field(default=None, description="Best-weights checkpoint file, if kept.")
+    resumed_epoch: int = Field(default=0, description="Epochs restored from an interrupted run (0: none).")
+
+
+class ClassScores(Record):
+    """One row of scikit-learn's classification report."""
+
+    precision: Optional[float] = None
+    recall: Optional[float] = None
+    f1_score: Optional[float] = Field(default=None, alias="f1-score")
+    support: Optional[float] = Field(default=None, description="Held-out items of the class.")
+
+
+class RocCurve(Record):
+    """The held-out ROC curve of a binary classifier (at most 50 points)."""
+
+    fpr: list[float] = Field(default_factory=list, description="False positive rates.")
+    tpr: list[float] = Field(default_factory=list, description="True positive rates.")
+    positive: Label = Field(default=None, description="The class counted as positive.")
+
+
+class RunMetrics(Record):
+    """metrics.json: what was trained, on what, how long it took, and the held-out scores of its task
+    (zoo.metrics.evaluate); the task's metrics are present, the others absent."""
+
+    model: str = Field(description="Zoo model name.")
+    family: Family = Field(description="The model's family.")
+    task: Task = Field(description="The task trained for.")
+    modality: Modality = Field(description="The data's modality.")
+    train_seconds: float = Field(description="Wall seconds of `fit`.")
+    n_train: int = Field(description="Training items.")
+    n_test: int = Field(description="Held-out items scored.")
+    device: str = Field(default="cpu", description="Where the model trained (cpu, cuda:0, mps).")
+    seed: int = Field(default=0, description="Seed of the split and the model.")
+    estimated_train_minutes: Optional[float] = Field(
+        default=None, description="The advisor's estimate for this family, to compare with train_seconds.")
+    history: Optional[TrainingHistory] = Field(default=None, description="Per-epoch curves (deep and hybrid).")
+    skipped_inputs: int = Field(default=0, description="Inputs that could not be read and were left out.")
+    resumed_after_epoch: Optional[int] = Field(
+        default=None, description="Last epoch restored from an interrupted run's checkpoint, if resumed.")
+    processes: int = Field(default=1, description="Training processes (torchrun data parallel: more than 1).")
+    model_size_bytes: Optional[int] = Field(default=None, description="Size of model.joblib.")
+    inference_ms_per_item: Optional[float] = Field(default=None, description="Held-out prediction time per item.")
+    # classification
+    accuracy: Optional[float] = Field(default=None, description="Classification: share predicted right.")
+    macro_f1: Optional[float] = Field(default=None, description="Classification: F1 averaged over classes.")
+    per_class: Optional[dict[str, Union[ClassScores, float]]] = Field(
+        default=None, description="Classification: scikit-learn's classification report (per class, averages).")
+    confusion_matrix: Optional[list[list[int]]] = Field(
+        default=None, description="Classification: rows true class, columns predicted, in `labels` order.")
+    labels: Optional[list[Label]] = Field(default=None, description="Classification: the classes, in order.")
+    unseen_test_labels: Optional[list[Label]] = Field(
+        default=None, description="Classification: held-out classes never seen in training.")
+    roc_auc: Optional[float] = Field(default=None, description="Binary classification or anomaly detection.")
+    roc_curve: Optional[RocCurve] = Field(default=None, description="Binary classification: the ROC curve.")
+    # regression and forecasting
+    mae: Optional[float] = Field(default=None, description="Regression / forecasting: mean absolute error.")
+    rmse: Optional[float] = Field(default=None, description="Regression / forecasting: root mean squared error.")
+    r2: Optional[float] = Field(default=None, description="Regression / forecasting: coefficient of determination.")
+    horizon: Optional[int] = Field(default=None, description="Forecasting: steps forecast.")
+    # anomaly detection
+    flagged_share: Optional[float] = Field(default=None, description="Anomaly detection: share flagged.")
+    anomaly_label: Label = Field(default=None, description="Anomaly detection: the label taken as anomalous.")
+    f1_anomaly: Optional[float] = Field(default=None, description="Anomaly detection: F1 of the anomaly class.")
+
+
+# ----------------------------------------------------------------------------- run.json
+
+class RunInfo(Record):
+    """run.json: the environment of a run."""
+
+    seed: Optional[int] = Field(default=None, description="Seed of the split and the model.")
+    versions: dict[str, Optional[str]] = Field(default_factory=dict, description="Library -> version.")
+    classes: list[Label] = Field(default_factory=list, description="Classes of the data (classification).")
+    finished: Optional[str] = Field(default=None, description="Local time the run finished, ISO 8601.")
+
+
+# ----------------------------------------------------------------------------- explain.json
+
+class Piece(Record):
+    """One explanation; a piece that failed holds only `error`."""
+
+    error: Optional[str] = Field(default=None, description="Why the piece could not be computed.")
+    note: str = Field(default="", description="What the piece shows, in a sentence.")
+
+
+class FeatureScore(Record):
+    name: str
+    value: float
+    std: Optional[float] = None
+
+
+class ImportancePiece(Piece):
+    """Permutation importance, coefficients, impurity importance or a hybrid head's importance."""
+
+    method: Optional[str] = None
+    features: list[FeatureScore] = Field(default_factory=list, description="Top features, largest first.")
+    signed: bool = Field(default=False, description="Coefficients: values keep their sign.")
+    groups: list[FeatureScore] = Field(default_factory=list, description="Impurity importance per feature group.")
+    skipped: Optional[str] = Field(default=None, description="Why permutation importance was not computed.")
+
+
+class RulesPiece(Piece):
+    text: str = Field(default="", description="A decision tree's rules, one per line (first 200).")
+    truncated: bool = False
+    n_lines: Optional[int] = None
+
+
+class ClassTerms(Record):
+    label: Label = None
+    terms: list[tuple[str, float]] = Field(default_factory=list, description="(term, weight), largest first.")
+
+
+class TopTermsPiece(Piece):
+    classes: list[ClassTerms] = Field(default_factory=list)
+
+
+class Example(Record):
+    """A held-out item shown in a saliency panel or the misclassified gallery."""
+
+    true: Label = None
+    pred: Label = None
+    confidence: Optional[float] = None
+    png: Optional[str] = Field(default=None, description="Base64 PNG (image items).")
+    text: Optional[str] = Field(default=None, description="The text, cut to 400 characters (text items).")
+    values: Optional[dict[str, Any]] = Field(default=None, description="Input values by column (table rows).")
+
+
+class SaliencyPiece(Piece):
+    method: str = ""
+    items: list[Example] = Field(default_factory=list)
+
+
+class MisclassifiedPiece(Piece):
+    total: int = Field(default=0, description="Held-out items misclassified.")
+    n_items: int = Field(default=0, description="Held-out items examined.")
+    kind: Optional[str] = Field(default=None, description="image | text | tabular | time_series")
+    order: str = ""
+    columns: list[str] = Field(default_factory=list, description="Columns shown for table rows.")
+    items: list[Example] = Field(default_factory=list)
+
+
+class ErrorItem(Record):
+    index: int
+    true: float
+    pred: float
+    error: float
+
+
+class LargestErrorsPiece(Piece):
+    items: list[ErrorItem] = Field(default_factory=list)
+
+
+class ForecastPiece(Piece):
+    actual: list[Optional[float]] = Field(default_factory=list)
+    predicted: list[Optional[float]] = Field(default_factory=list)
+    step: int = Field(default=1, description="Every `step`-th point is kept (at most ~300).")
+    n: Optional[int] = None
+
+
+class Explanation(Record):
+    """explain.json: what zoo.explain could compute for the fitted model; each piece is present only where it
+    applies, and a piece that failed holds its `error`. `error` at the top: explaining failed altogether."""
+
+    model: Optional[str] = None
+    family: Optional[Family] = None
+    modality: Optional[Modality] = None
+    task: Optional[Task] = None
+    seconds: Optional[float] = Field(default=None, description="Wall seconds spent explaining.")
+    error: Optional[str] = Field(default=None, description="Why no explanation at all could be computed.")
+    importance: Optional[ImportancePiece] = Field(default=None, description="Permutation importance (tabular).")
+    coefficients: Optional[ImportancePiece] = Field(default=None, description="A linear model's coefficients.")
+    model_importance: Optional[ImportancePiece] = Field(default=None, description="Impurity importance.")
+    head_importance: Optional[ImportancePiece] = Field(default=None, description="A hybrid head's importance.")
+    rules: Optional[RulesPiece] = None
+    top_terms: Optional[TopTermsPiece] = None
+    saliency: Optional[SaliencyPiece] = None
+    misclassified: Optional[MisclassifiedPiece] = None
+    largest_errors: Optional[LargestErrorsPiece] = None
+    forecast: Optional[ForecastPiece] = None
+
+    def pieces(self) -> dict[str, Piece]:
+        """The pieces present, by name."""
+        return {k: v for k, v in ((k, getattr(self, k)) for k in PIECE_NAMES) if isinstance(v, Piece)}
+
+    def usable(self, name: str) -> Any:
+        """Piece `name` if present and not failed, else None."""
+        piece = getattr(self, name, None)
+        return piece if isinstance(piece, Piece) and piece.error is None else None
+
+
+PIECE_NAMES = ("importance", "coefficients", "model_importance", "head_importance", "rules", "top_terms",
+               "saliency", "misclassified", "largest_errors", "forecast")
+
+
+# ----------------------------------------------------------------------------- compare.json
+
+class MetricSpec(Record):
+    key: str = Field(description="The metric that decides.")
+    label: str = ""
+    higher_is_better: bool = True
+    shown: list[str] = Field(default_factory=list, description="Metrics in the table, the deciding one first.")
+
+
+class CompareData(Record):
+    items: Optional[int] = None
+    train: int = Field(description="Items in the training split (the largest size uses all).")
+    test: int = Field(description="Held-out items, the same for every family.")
+    source: Optional[str] = None
+    split_seed: Optional[int] = None
+
+
+class Predicted(Record):
+    family: Family
+    model: Optional[str] = None
+
+
+class MetricSummary(Record):
+    mean: Optional[float] = None
+    std: Optional[float] = None
+    min: Optional[float] = None
+    max: Optional[float] = None
+
+
+class _Scores(Record):
+    """The per-task metrics a comparison can show (zoo.metrics names)."""
+
+    macro_f1: Optional[float] = None
+    accuracy: Optional[float] = None
+    roc_auc: Optional[float] = None
+    r2: Optional[float] = None
+    mae: Optional[float] = None
+    rmse: Optional[float] = None
+    f1_anomaly: Optional[float] = None
+
+
+class MeasuredFamily(_Scores):
+    """A family's row: its runs at the largest size measured, means over seeds."""
+
+    status: Literal["measured"]
+    model: str
+    size: float = Field(description="Fraction of the training split.")
+    n_train: int
+    seeds: int
+    metric: MetricSummary = Field(description="The deciding metric over seeds.")
+    train_seconds: Optional[float] = None
+    wall_seconds: Optional[float] = None
+    inference_ms_per_item: Optional[float] = None
+    model_size_bytes: Optional[float] = None
+    device: str = "cpu"
+    interpretability: str = ""
+    predicted: bool = Field(default=False, description="The advisor's pick.")
+    estimated_train_minutes: Optional[float] = None
+    partial: list[str] = Field(default_factory=list, description="Why some of its runs were skipped.")
+
+
+class SkippedFamily(Record):
+    status: Literal["skipped"]
+    model: Optional[str] = None
+    reason: str = ""
+
+
+FamilyRow = Annotated[Union[MeasuredFamily, SkippedFamily], Field(discriminator="status")]
+
+
+class CurvePoint(MetricSummary):
+    size: float
+    n_train: int
+    seeds: int
+    values: list[Optional[float]] = Field(default_factory=list, description="The metric, one per seed.")
+
+
+class LearningCurves(Record):
+    metric: Optional[str] = None
+    x: str = "n_train"
+    families: dict[Family, list[CurvePoint]] = Field(default_factory=dict)
+
+
+class Agreement(Record):
+    predicted: Optional[Family] = None
+    metric: Optional[str] = None
+    best: Optional[Family] = None
+    delta: Optional[float] = None
+    verdict: str = Field(default="", description="agrees | disagrees | unchallenged | not measured")
+    text: str = ""
+
+
+class Crossover(Record):
+    status: Literal["inside", "below_range", "extrapolated", "none"]
+    n_train: Optional[float] = None
+    holds: Optional[bool] = None
+    text: str = ""
+
+
+class Crossovers(Record):
+    by_family: dict[Family, Crossover] = Field(default_factory=dict)
+    summary: str = ""
+
+
+class SkippedRuns(Record):
+    family: Family
+    model: Optional[str] = None
+    reason: str = ""
+    runs_skipped: Optional[int] = None
+    sizes: Optional[list[float]] = None
+
+
+class Budget(Record):
+    minutes: Optional[float] = None
+    used_seconds: Optional[float] = None
+    workers: int = 1
+    backend: str = "sequential"
+    runs: int = 0
+    runs_skipped: int = 0
+
+
+class CompareRun(_Scores):
+    """One (family, size, seed) run."""
+
+    family: Family
+    model: str
+    size: float
+    seed: int
+    n_train: int
+    metric: Optional[float] = None
+    train_seconds: Optional[float] = None
+    wall_seconds: Optional[float] = None
+    inference_ms_per_item: Optional[float] = None
+    model_size_bytes: Optional[int] = None
+    device: str = "cpu"
+    interpretability: str = ""
+    pid: Optional[int] = None
+
+
+class CompareResult(Record):
+    """compare.json: every family trained at several sizes and seeds, scored on one held-out split."""
+
+    name: str = Field(description="The project's name.")
+    task: Task
+    modality: Modality
+    metric: MetricSpec
+    data: CompareData
+    sizes: list[float] = Field(default_factory=list, description="Training-split fractions measured.")
+    seeds: int = Field(default=1, description="Seeds per size.")
+    predicted: Predicted = Field(description="The advisor's pick.")
+    families: list[Family] = Field(default_factory=list, description="Families requested, in run order.")
+    classical: Optional[FamilyRow] = None
+    hybrid: Optional[FamilyRow] = None
+    deep: Optional[FamilyRow] = None
+    learning_curves: LearningCurves = Field(default_factory=LearningCurves)
+    agreement: Agreement = Field(default_factory=Agreement)
+    crossover: Crossovers = Field(default_factory=Crossovers)
+    skipped: list[SkippedRuns] = Field(default_factory=list)
+    budget: Budget = Field(default_factory=Budget)
+    runs: list[CompareRun] = Field(default_factory=list)
+    finished: Optional[str] = None
+    versions: dict[str, Optional[str]] = Field(default_factory=dict)
+
+    def row(self, family: str) -> Optional[FamilyRow]:
+        """The row of `family` (classical | hybrid | deep), if requested."""
+        return getattr(self, str(family), None) if str(family) in {a.value for a in Approach} else None
+
+
+# ----------------------------------------------------------------------------- a run folder
+
+class RunRecords(BaseModel):
+    """What a run folder (or a recommendation) holds, each piece typed; absent pieces are None."""
+
+    descriptor: Optional[ProjectDescriptor] = None
+    recommendation: Optional[Recommendation] = None
+    metrics: Optional[RunMetrics] = None
+    explain: Optional[Explanation] = None
+    run: Optional[RunInfo] = None
+    compare: Optional[CompareResult] = None
+    source: Optional[str] = Field(default=None, description="The run folder read, if any.")
+    problems: list[str] = Field(default_factory=list, description="Files present but unreadable, one line each.")
+
+
+FILES: dict[str, tuple[str, type[BaseModel]]] = {
+    "descriptor": ("descriptor.yaml", ProjectDescriptor),
+    "recommendation": ("recommendation.json", Recommendation),
+    "metrics": ("metrics.json", RunMetrics),
+    "explain": ("explain.json", Explanation),
+    "run": ("run.json", RunInfo),
+    "compare": ("compare.json", CompareResult),
+}
+
+
+# ----------------------------------------------------------------------------- writing and reading
+
+def dump_record(record: BaseModel, indent: int = 2) -> str:
+    """The JSON text of a record, as the run folder holds it: the keys that were set (absent metrics stay
+    absent), aliases as written by their source (e.g. scikit-learn's "f1-score")."""
+    return record.model_dump_json(indent=indent, by_alias=True, exclude_unset=True)
+
+
+class RecordError(ValueError):
+    """A record file that cannot be used; the message is one line naming the file and the field."""
+
+
+class Unparsable(RecordError):
+    """The file is not JSON at all (truncated, or not text); the message is one line."""
+
+
+_short = reprlib.Repr()
+_short.maxstring, _short.maxother, _short.maxlevel = 40, 40, 1
+_short.maxlist = _short.maxtuple = _short.maxdict = _short.maxset = 3
+
+_EXPECTED = {"float": "a number", "int": "a whole number", "string": "text", "bool": "true or false",
+             "list": "a list", "dict": "a mapping (JSON object)", "model": "a mapping (JSON object)",
+             "tuple": "a list", "model_attributes": "a mapping (JSON object)"}
+_KIND = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "a mapping",
+         type(None): "null"}
+
+
+def _show(value: Any) -> str:
+    """A short, bounded, single-line rendering of an offending value."""
+    if isinstance(value, (list, dict)):
+        return _KIND[type(value)]
+    try:
+        text = _short.repr(value)
+    except Exception:  # noqa: BLE001 - huge ints refuse str()
+        text = f"<{type(value).__name__}>"
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def _where(loc: tuple[Any, ...], data: Any, missing: bool = False) -> str:
+    """Dotted field path of `loc`, leaving out the union tags pydantic inserts ('ClassScores', 'float',
+    'measured'): the path walks the input alongside, and a part the input does not hold is a tag, except the
+    last one of a missing field."""
+    parts: list[str] = []
+    node = data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        elif not (missing and i == len(loc) - 1) and data is not None:
+            continue
+        parts.append(f"[{part}]" if isinstance(part, int) else str(part))
+    text = "".join(p if p.startswith("[") else f".{p}" for p in parts).lstrip(".")
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)     # keys come from the file
+    return text if len(text) <= 80 else text[:40] + "…" + text[-39:]
+
+
+def explain_error(exc: ValidationError, data: Any = None) -> str:
+    """The first error of a validation, in one line: 'field.path: expected X, got Y' (and N more)."""
+    errors = exc.errors(include_url=False)
+    err = errors[0]
+    kind, loc = err["type"], tuple(err.get("loc", ()))
+    where = _where(loc, data, missing=kind == "missing")
+    given = err.get("input")
+    head = f"{where}: " if where else ""
+    base = kind.split("_")[0] if kind.endswith(("_type", "_parsing")) else kind
+    if kind == "missing":
+        text = "missing (required)"
+    elif base in _EXPECTED:
+        text = f"expected {_EXPECTED[base]}, got {_show(given)}"
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        text = f"expected a mapping (JSON object), got {_show(given)}"
+    elif kind in ("int_from_float",):
+        text = f"expected a whole number, got {_show(given)}"
+    elif kind == "enum":
+        text = f"got {_show(given)}; allowed: {(err.get('ctx') or {}).get('expected', '')}".replace("'", "")
+    elif kind in ("literal_error", "union_tag_invalid"):
+        allowed = (err.get("ctx") or {}).get("expected", (err.get("ctx") or {}).get("expected_tags", ""))
+        text = f"got {_show(given if kind == 'literal_error' else (err.get('ctx') or {}).get('tag'))}; " \
+               f"allowed: {allowed}".replace("'", "")
+    elif kind == "union_tag_not_found":
+        text = "missing its status (measured or skipped)"
+    else:
+        text = f"{str(err.get('msg', 'invalid')).splitlines()[0][:120].lower()}, got {_show(given)}"
+    others = {_where(tuple(e.get("loc", ())), data, e["type"] == "missing") for e in errors[1:]} - {where}
+    more = f" (and {len(others)} more)" if others else ""
+    return f"{head}{text}{more}"
+
+
+def _known_only(model: type[BaseModel], raw: Any) -> Any:
+    """`raw` without the keys the (strict) model does not know, recursively: older and newer descriptors load."""
+    if not isinstance(raw, dict):
+        return raw
+    out = {}
+    for key, value in raw.items():
+        field = model.model_fields.get(key) if isinstance(key, str) else None
+        if field is None:
+            continue
+        kind = field.annotation
+        out[key] = _known_only(kind, value) if isinstance(kind, type) and issubclass(kind, BaseModel) else value
+    return out
+
+
+def parse_record(kind: str, text: str, name: Optional[str] = None) -> BaseModel:
+    """Validate the text of a record file (`kind`: a key of FILES) into its model.
+
+    Raises :class:`Unparsable` (not JSON / YAML at all) or :class:`RecordError` (JSON of the wrong shape, or
+    nested beyond any record); both carry one line starting with the file name."""
+    import pydantic_core
+
+    name = name or FILES[kind][0]
+    model = FILES[kind][1]
+    if kind == "descriptor":
+        return _parse_descriptor(text, name)
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["type"] != "json_invalid":
+            try:
+                data = pydantic_core.from_json(text)
+            except ValueError:
+                data = None
+            raise RecordError(f"{name}: {explain_error(exc, data)}") from None
+        why = str((first.get("ctx") or {}).get("error", "not JSON"))[:120]
+        if "recursion limit" in why:
+            raise RecordError(f"{name}: not a run record: nested too deeply ({why})") from None
+        raise Unparsable(f"{name}: unreadable (not JSON: {why})") from None
+
+
+def _parse_descriptor(text: str, name: str) -> ProjectDescriptor:
+    import yaml
+
+    try:
+        raw = yaml.safe_load(text)
+    except RecursionError:
+        raise RecordError(f"{name}: not a run record: nested too deeply") from None
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or (str(exc).splitlines() or [type(exc).__name__])[0]
+        raise Unparsable(f"{name}: unreadable (not YAML: {str(problem)[:120]})") from None
+    except Exception as exc:  # noqa: BLE001 - safe_load's constructors raise plain errors on values like 2020-13-45
+        raise Unparsable(f"{name}: unreadable (a value cannot be read: {type(exc).__name__})") from None
+    if not isinstance(raw, dict):
+        raise RecordError(f"{name}: expected a mapping, got {_show(raw)}")
+    raw = _known_only(ProjectDescriptor, raw)
+    try:
+        return ProjectDescriptor.model_validate(raw)
+    except ValidationError as exc:
+        raise RecordError(f"{name}: {explain_error(exc, raw)}") from None
+
+
+def coerce_record(kind: str, value: Any) -> Optional[BaseModel]:
+    """A piece handed over from Python (the model itself, or a mapping) as its record model."""
+    name, model = FILES[kind]
+    if value is None or isinstance(value, model):
+        return value
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", by_alias=True)
+    if kind == "descriptor":
+        value = _known_only(ProjectDescriptor, value)
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise RecordError(f"{name}: {explain_error(exc, value)}") from None
+
+
+def read_record(folder: Union[str, Path], kind: str) -> Optional[BaseModel]:
+    """The record `kind` of a run folder, or None when the file is absent (errors as parse_record)."""
+    name = FILES[kind][0]
+    path = Path(folder) / name
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise Unparsable(f"{name}: unreadable ({str(exc).splitlines()[0][:120]})") from None
+    return parse_record(kind, text, name)
