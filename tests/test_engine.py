@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from advisor import ProjectDescriptor, recommend
-from advisor.deciding.engine import descriptor_facts
+from advisor.deciding.engine import descriptor_facts, fact_names
+from advisor.deciding.rules import APPROACHES, compile_condition, load_rulebook
 from advisor.deciding.schema import Accelerator, Inference, Interpretability, LabelingCost, Modality, Performance, Shift, Task
 from conftest import EXAMPLES
 
@@ -25,12 +26,27 @@ def test_deterministic():
 
 def test_recommendation_is_complete_json():
     data = recommend(CATS).model_dump(mode="json")
-    for key in ("approach", "architecture", "model", "scores", "confidence", "trace", "counterfactuals",
-                "plan", "risks", "alternatives", "estimates", "why"):
-        assert data[key] not in (None, ""), key
+    for key in ("approach", "architecture", "model", "task", "modality", "rulebook_version"):
+        assert isinstance(data[key], str) and data[key].strip(), key
+    for key in ("trace", "counterfactuals", "risks", "alternatives", "estimates", "why"):
+        assert isinstance(data[key], list) and data[key], f"{key} is empty"          # [] is not "set"
     assert set(data["scores"]) == {"classical", "hybrid", "deep"}
-    entry = data["trace"][0]
-    assert set(entry) >= {"id", "section", "effect", "reason"}
+    assert data["plan"]["strategy"] in ("fit", "fine_tune", "frozen_features", "train_from_scratch")
+    assert 0 < data["confidence"] <= 1
+    for entry in data["trace"]:
+        assert set(entry) == {"id", "factor", "section", "effect", "reason"}
+        assert all(isinstance(v, str) and v.strip() for v in entry.values()), entry
+    live = [a for a in ("classical", "hybrid", "deep") if a not in data["excluded"]]
+    assert data["approach"] in live
+    assert [e["approach"] for e in data["estimates"]] == live
+    assert all(e["train_minutes"] > 0 and e["memory_gb"] > 0 and e["assumptions"] for e in data["estimates"])
+    assert {a["approach"] for a in data["alternatives"]} == set(live) - {data["approach"]}
+    assert all(a["model"] and a["architecture"] and a["why_not"] for a in data["alternatives"])
+    assert all(c["changes"] and c["approach"] != data["approach"] for c in data["counterfactuals"])
+    fired = {t["id"] for t in data["trace"]}
+    assert all(line.startswith("Architecture ") or line.rsplit("[", 1)[-1].rstrip("]") in fired
+               for line in data["why"]), data["why"]
+    assert all(r["id"] and r["detail"] and r["mitigation"] for r in data["risks"])
 
 
 def _apply(raw: dict, changes: dict) -> dict:
@@ -136,3 +152,80 @@ def test_property_engine_never_raises_and_is_complete(raw):
     for cf in rec.counterfactuals:
         assert cf.approach != rec.approach
     assert descriptor_facts(desc)["data.modality"] == rec.modality
+
+
+# ------------------------------------------------------------------------------------ concrete outcomes
+
+def test_tiny_tabular_is_classical():
+    rec = recommend({"name": "t", "task": "classification",
+                     "data": {"modality": "tabular", "n_samples": 300, "n_features": 8}})
+    assert rec.approach == "classical" and rec.architecture == "gradient_boosting"
+    assert rec.model == "tabular_gradient_boosting"
+    assert rec.scores["classical"] > rec.scores["deep"]
+
+
+def test_large_image_dataset_on_gpu_is_deep_cnn():
+    rec = recommend({"name": "big", "task": "classification",
+                     "data": {"modality": "image", "n_samples": 200_000, "n_classes": 10},
+                     "resources": {"accelerator": "gpu"},
+                     "needs": {"interpretability": "none", "performance": "critical"}})
+    assert rec.approach == "deep" and rec.architecture == "cnn"
+    assert rec.scores["deep"] > rec.scores["hybrid"] > rec.scores["classical"]
+    assert rec.confidence > 0.5
+
+
+# ------------------------------------------------------------------------------------ the trace is the rules that fired
+
+def _fired_independently(raw: dict) -> list[str]:
+    """Which rule ids hold for a descriptor, evaluated here from the rulebook text, not by the engine."""
+    book = load_rulebook()
+    facts = descriptor_facts(ProjectDescriptor.model_validate(raw))
+    known = set(fact_names())
+    for name, text in book.derived.items():
+        facts[name] = compile_condition(text, frozenset(known))(facts)
+        known.add(name)
+    return [r.id for r in book.rules if compile_condition(r.when, frozenset(known))(facts)]
+
+
+TRACE_CASES = [CATS,
+               {"name": "t", "task": "regression", "data": {"modality": "tabular", "n_samples": 500}},
+               {"name": "g", "task": "generation", "data": {"modality": "image", "n_samples": 500}},
+               {"name": "w", "task": "forecasting", "data": {"modality": "time_series", "n_samples": 50_000},
+                "resources": {"accelerator": "gpu"}, "needs": {"regulated": True, "security_critical": True}}]
+
+
+@pytest.mark.parametrize("raw", TRACE_CASES, ids=["cats", "tabular", "generation", "series"])
+def test_trace_is_exactly_the_fired_rules_and_scores_add_up(raw):
+    rec = recommend(raw)
+    book = {r.id: r for r in load_rulebook().rules}
+    assert [t.id for t in rec.trace] == _fired_independently(raw)
+    for a in APPROACHES:
+        assert rec.scores[a] == pytest.approx(sum(book[t.id].scores.get(a, 0.0) for t in rec.trace)), a
+    for t in rec.trace:
+        rule = book[t.id]
+        assert (t.factor, t.section, t.reason) == (rule.factor, rule.section, rule.reason)
+        for a, v in rule.scores.items():
+            assert f"{a} {v:+g}" in t.effect, (t.id, t.effect)
+        for a in rule.exclude:
+            assert f"{a} not applicable" in t.effect, (t.id, t.effect)
+        for a, arch in rule.architecture.items():
+            assert f"{a} architecture = {arch}" in t.effect, (t.id, t.effect)
+        if not rule.scores:
+            assert not any(f"{a} +" in t.effect or f"{a} -" in t.effect for a in APPROACHES), t.effect
+    excluded = {a for t in rec.trace for a in book[t.id].exclude}
+    assert set(rec.excluded) == excluded - ({"classical"} if excluded == set(APPROACHES) else set())
+
+
+# ------------------------------------------------------------------------------------ interpretability only hurts deep
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(descriptors, _enum(Interpretability))
+def test_property_requiring_interpretability_never_raises_deep(raw, level):
+    if "n_samples" not in raw["data"] and "path" not in raw["data"]:
+        raw["data"]["n_samples"] = 100
+    lower = recommend(_apply(raw, {"needs.interpretability": level}))
+    required = recommend(_apply(raw, {"needs.interpretability": "required"}))
+    assert required.scores["deep"] <= lower.scores["deep"]
+    assert required.scores["deep"] - required.scores["classical"] <= lower.scores["deep"] - lower.scores["classical"]
+    if lower.approach != "deep":
+        assert required.approach != "deep"

@@ -234,6 +234,60 @@ def assert_one_clear_line(message: str, source: Path) -> str:
     return "field error" if top in TOP else "unknown key"
 
 
+ORDER = ("classical", "hybrid", "deep")      # the engine's tie-break order: the simpler approach wins
+
+
+def _with_changes(desc: ProjectDescriptor, changes: dict[str, Any]) -> ProjectDescriptor:
+    """The descriptor with dotted fields (``data.n_samples``) replaced, validated again."""
+    raw = desc.model_dump()
+    for dotted, value in changes.items():
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return ProjectDescriptor.model_validate(raw)
+
+
+def _gaps(rec: Any) -> list[float]:
+    """The pick's lead over each other applicable approach, smallest first."""
+    return sorted(rec.scores[rec.approach] - rec.scores[a] for a in ORDER if a not in rec.excluded and a != rec.approach)
+
+
+def assert_engine_consistent(desc: ProjectDescriptor, rec: Any, rerun_counterfactuals: bool = True) -> None:
+    """What the engine's logic implies about any recommendation, whatever the descriptor."""
+    live = [a for a in ORDER if a not in rec.excluded]
+    assert set(rec.scores) == set(ORDER) and set(rec.excluded) <= set(ORDER)
+    assert live, "every approach excluded"
+    assert rec.approach in live and rec.approach not in rec.excluded
+    assert all(reason.strip() for reason in rec.excluded.values())
+    best = max(rec.scores[a] for a in live)
+    assert rec.scores[rec.approach] == best
+    assert rec.approach == min((a for a in live if rec.scores[a] == best), key=ORDER.index)   # ties: simpler
+    # alternatives: the other applicable approaches, best first, with the scores the engine computed
+    assert [a.approach for a in rec.alternatives] == sorted(
+        (a for a in live if a != rec.approach), key=lambda a: (-rec.scores[a], ORDER.index(a)))
+    assert all(a.score == rec.scores[a.approach] for a in rec.alternatives)
+    scores = [a.score for a in rec.alternatives]
+    assert scores == sorted(scores, reverse=True)
+    # confidence: a probability that grows with the lead; 1 when nothing competes, at most a coin flip on a tie
+    gaps = _gaps(rec)
+    assert 0 <= rec.confidence <= 1
+    if not gaps:
+        assert rec.confidence == 1
+    else:
+        assert rec.confidence >= round(1 / len(live), 2) - 0.01
+        if gaps[0] == 0:
+            assert rec.confidence <= 0.5
+        if gaps[0] >= 4:
+            assert rec.confidence >= 0.8
+    # counterfactuals: each change, applied and re-run, gives the approach it promises
+    for cf in rec.counterfactuals:
+        assert cf.changes and cf.approach != rec.approach and cf.approach in cf.text
+        if rerun_counterfactuals:
+            assert recommend(_with_changes(desc, cf.changes)).approach == cf.approach, cf.text
+
+
 def check_library(path: Path) -> str:
     """load_descriptor: a usable descriptor (that the engine can answer) or a DescriptorError of one line."""
     try:
@@ -241,8 +295,7 @@ def check_library(path: Path) -> str:
     except DescriptorError as exc:
         return "rejected: " + assert_one_clear_line(str(exc), path)
     assert isinstance(desc, ProjectDescriptor)
-    rec = recommend(desc)
-    assert rec.approach in ("classical", "deep", "hybrid")
+    assert_engine_consistent(desc, recommend(desc))
     return "accepted"
 
 
@@ -357,7 +410,9 @@ def test_bom_is_accepted_and_huge_but_sane_counts_recommend(scratch: Path) -> No
     path.write_bytes(b"\xef\xbb\xbf" + VALID.replace("2000", str(10**15)).encode())
     desc = load_descriptor(path)
     assert desc.name == "x" and desc.data.n_samples == 10**15
-    assert recommend(desc).approach in ("classical", "deep", "hybrid")
+    rec = recommend(desc)
+    assert_engine_consistent(desc, rec)
+    assert "size.huge" in {t.id for t in rec.trace} and rec.approach != "classical"   # a quadrillion images
 
 
 def test_unreadable_paths_are_one_line(scratch: Path) -> None:
@@ -368,3 +423,29 @@ def test_unreadable_paths_are_one_line(scratch: Path) -> None:
             load_descriptor(source)
         message = str(info.value)
         assert message.splitlines() == [message] and len(message) <= MAX_MESSAGE and needle in message, message
+
+
+def test_confidence_grows_with_the_lead() -> None:
+    """Across many recommendations: a lead at least as large over every rival never gives a lower confidence,
+    and a lead over the runner-up larger by a point gives a strictly higher one (short of saturation)."""
+    recs = []
+    for modality in ("tabular", "image", "text", "time_series"):
+        for n in (100, 2000, 20000, 10**6):
+            for accel in ("none", "gpu"):
+                for interp in ("required", "preferred", "none"):
+                    desc = ProjectDescriptor.model_validate(
+                        {"name": "c", "task": "classification", "data": {"modality": modality, "n_samples": n},
+                         "resources": {"accelerator": accel}, "needs": {"interpretability": interp}})
+                    recs.append(recommend(desc))
+    by_gaps = {}
+    for rec in recs:
+        by_gaps.setdefault(tuple(_gaps(rec)), set()).add(rec.confidence)
+    assert all(len(c) == 1 for c in by_gaps.values()), by_gaps          # the lead alone decides the confidence
+    points = [(g, c.pop()) for g, c in by_gaps.items()]
+    assert len(points) > 5
+    for ga, ca in points:
+        for gb, cb in points:
+            if len(ga) == len(gb) and all(x >= y for x, y in zip(ga, gb)):
+                assert ca >= cb, (ga, ca, gb, cb)
+                if ga[0] >= gb[0] + 1 and cb < 0.95:      # a lead over the runner-up larger by a point
+                    assert ca > cb, (ga, ca, gb, cb)

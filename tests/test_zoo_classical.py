@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import pickle
 import subprocess
 import sys
@@ -126,6 +127,64 @@ def _tiny_data(name: str) -> tuple[Any, Any, dict[str, Any]]:
         imgs = rng.integers(0, 255, size=(12, 40, 40, 3), dtype=np.uint8)
         return imgs, [0, 1] * 6, {"image_size": 32, "n_estimators": 10, "n_jobs": 1}
     return None, np.sin(np.arange(80) / 3.0), {"max_iter": 20}
+
+
+# A change per model that must alter what the fitted model outputs on the tiny data.
+CHANGES: dict[str, dict[str, Any]] = {
+    "image_handcrafted_forest": {"n_estimators": 2},
+    "image_handcrafted_iforest": {"n_estimators": 3},
+    "tabular_decision_tree": {"min_samples_leaf": 40},          # no split possible on 60 rows: class priors
+    "tabular_gradient_boosting": {"max_iter": 2},
+    "tabular_isolation_forest": {"n_estimators": 3},
+    "tabular_linear": {"C": 1e-4},
+    "tabular_random_forest": {"n_estimators": 2},
+    "text_tfidf_linear": {"C": 1e-3},
+    "ts_lag_gradient_boosting": {"lags": 2},
+}
+
+
+def _outputs(est: Any, X: Any) -> np.ndarray:
+    if hasattr(est, "forecast"):
+        return np.asarray(est.forecast(5), dtype=float)
+    if hasattr(est, "predict_proba"):
+        return np.asarray(est.predict_proba(X), dtype=float)
+    return np.asarray(est.decision_function(X), dtype=float)
+
+
+def _init_kwargs(cls: type) -> set[str]:
+    sig = inspect.signature(cls.__init__)
+    return {n for n, p in sig.parameters.items() if n != "self" and p.kind is not p.VAR_KEYWORD}
+
+
+def test_every_classical_model_has_a_change() -> None:
+    assert set(CHANGES) == set(CLASSICAL)
+
+
+@pytest.mark.parametrize("name", CLASSICAL)
+def test_params_are_init_kwargs_and_set_params_changes_behaviour(name: str) -> None:
+    from sklearn.base import clone
+
+    X, y, params = _tiny_data(name)
+    est = zoo.create_model(name, **params)
+    assert set(est.get_params(deep=False)) == _init_kwargs(type(est))
+    for k, v in params.items():
+        assert est.get_params()[k] == v                       # create_model's kwargs reach the estimator
+    before = _outputs(est.fit(X, y), X)
+
+    change = CHANGES[name]
+    assert all(est.get_params()[k] != v for k, v in change.items()), "the change must differ from the current"
+    assert est.set_params(**change) is est
+    for k, v in change.items():
+        assert getattr(est, k) == v and est.get_params()[k] == v
+    after = _outputs(est.fit(X, y), X)
+    assert before.shape == after.shape and not np.allclose(before, after), "set_params did not change the fit"
+
+    twin = clone(est)
+    for k, v in est.get_params(deep=False).items():
+        assert type(twin.get_params()[k]) is type(v) and twin.get_params()[k] == v, k
+    assert np.allclose(_outputs(twin.fit(X, y), X), after)   # the clone, refitted, is the same model
+    with pytest.raises(ValueError):
+        est.set_params(no_such_param=1)
 
 
 @pytest.mark.parametrize("name", CLASSICAL)
