@@ -132,6 +132,7 @@ def _tiny_data(name: str) -> tuple[Any, Any, dict[str, Any]]:
 # A change per model that must alter what the fitted model outputs on the tiny data.
 CHANGES: dict[str, dict[str, Any]] = {
     "image_handcrafted_forest": {"n_estimators": 2},
+    "image_handcrafted_forest_regressor": {"n_estimators": 2},
     "image_handcrafted_iforest": {"n_estimators": 3},
     "tabular_decision_tree": {"min_samples_leaf": 40},          # no split possible on 60 rows: class priors
     "tabular_gradient_boosting": {"max_iter": 2},
@@ -139,6 +140,7 @@ CHANGES: dict[str, dict[str, Any]] = {
     "tabular_linear": {"C": 1e-4},
     "tabular_random_forest": {"n_estimators": 2},
     "text_tfidf_linear": {"C": 1e-3},
+    "text_tfidf_ridge": {"alphas": (1e4,)},
     "ts_lag_gradient_boosting": {"lags": 2},
 }
 
@@ -148,6 +150,8 @@ def _outputs(est: Any, X: Any) -> np.ndarray:
         return np.asarray(est.forecast(5), dtype=float)
     if hasattr(est, "predict_proba"):
         return np.asarray(est.predict_proba(X), dtype=float)
+    if not hasattr(est, "decision_function"):                 # regressors
+        return np.asarray(est.predict(X), dtype=float)
     return np.asarray(est.decision_function(X), dtype=float)
 
 

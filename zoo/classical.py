@@ -513,7 +513,7 @@ class TextTfidfRidge(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> TextTfidfRidge:
         """Fit on a list/array/Series of strings (or a 1-column DataFrame) and a numeric target ``y``."""
-        reg = RidgeCV(alphas=tuple(self.alphas))
+        reg = RidgeCV(alphas=np.asarray(self.alphas, dtype=np.float64))
         self.pipeline_ = Pipeline([("tfidf", _tfidf(self)), ("model", reg)]).fit(
             _as_texts(X), np.asarray(y, dtype=np.float64).ravel())
         self.n_features_in_ = 1

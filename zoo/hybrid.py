@@ -677,7 +677,7 @@ _RIDGE_ALPHAS = tuple(10.0 ** k for k in range(-2, 5))
 def _regressor_head(head: str, *, alphas: Sequence[float], max_iter: int,
                     random_state: int | None) -> list[tuple[str, Any]]:
     if head == "ridge":
-        return [("scale", StandardScaler()), ("model", RidgeCV(alphas=tuple(alphas)))]
+        return [("scale", StandardScaler()), ("model", RidgeCV(alphas=np.asarray(alphas, dtype=np.float64)))]
     if head == "gradient_boosting":
         return [("model", HistGradientBoostingRegressor(max_iter=max_iter, random_state=random_state))]
     raise ValueError(f"head must be one of ('ridge', 'gradient_boosting'), got {head!r}")
