@@ -27,13 +27,10 @@ import yaml
 from zoo.io import write_text_atomic
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
+from advisor.running.fitting import TrainError, build_estimator, check_model_serves, fit_for_task, params_for
 from zoo import distributed
 
 TRAINABLE_MODALITIES = ("tabular", "image", "text", "time_series")
-
-
-class TrainError(ValueError):
-    """Training cannot start or finish; the message is one line."""
 
 
 class TrainInterrupted(KeyboardInterrupt):
@@ -127,9 +124,7 @@ def check_trainable(desc: ProjectDescriptor, rec: Recommendation) -> None:
         raise TrainError("data.path: missing; say where the data is (in the descriptor or with --data)")
 
 
-def _params_for(estimator: Any, wanted: dict[str, Any]) -> dict[str, Any]:
-    known = estimator.get_params(deep=False)
-    return {k: v for k, v in wanted.items() if k in known and v is not None}
+_params_for = params_for          # the old name, kept for callers outside this package
 
 
 def _jsonable(value: Any) -> Any:
@@ -168,11 +163,7 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     check_trainable(desc, rec)
     name = model_name or rec.model
     task, modality = desc.task.value, desc.data.modality.value
-    info = zoo.model_info(name)
-    if info.modality != modality and not (modality == "time_series" and info.modality == "tabular"):
-        raise TrainError(f"model '{name}' is for {info.modality} data, but data.modality is {modality}")
-    if task not in info.tasks:
-        raise TrainError(f"model '{name}' does not do {task} (it does: {', '.join(info.tasks)})")
+    info = check_model_serves(name, modality, task)
 
     data = zoo.load_dataset(desc.data.path, modality, task=task, target=desc.data.target,
                             text_column=desc.data.text_column)
@@ -183,12 +174,8 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
          + (f"; {len(data.classes)} classes" if task == "classification" else ""))
 
     budget = time_budget_minutes or desc.resources.time_budget_minutes
-    estimator = zoo.create_model(name)
-    estimator.set_params(**_params_for(estimator, {
-        "task": task if task in ("classification", "regression") else None,
-        "device": device, "time_budget_s": budget * 60 if budget else None, "random_state": seed,
-        "weights_path": desc.resources.weights_path,
-        "verbose": not quiet}))
+    estimator = build_estimator(name, task, device=device, time_budget_s=budget * 60 if budget else None,
+                                seed=seed, weights_path=desc.resources.weights_path, verbose=not quiet)
     uses_torch = info.family in ("deep", "hybrid")
     if uses_torch:
         echo(f"device: {zoo.pick_device(device).reason}")
@@ -210,10 +197,7 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     echo(f"training {info.family} model '{name}' ...")
     start = time.perf_counter()
     with checkpointing(folder) if fingerprint is not None else nullcontext() as session:
-        if task == "anomaly_detection":
-            estimator.fit(train.X)
-        else:
-            estimator.fit(train.X, train.y)
+        fit_for_task(estimator, train, task)
     if session is not None and session.resumed:
         echo(f"checkpoint: resumed after epoch {session.resumed[-1]} of the interrupted run")
     train_seconds = time.perf_counter() - start
