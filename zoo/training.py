@@ -12,6 +12,11 @@ values only, never arbitrary pickled objects.
 
 A batch is ``(inputs, target)``; ``inputs`` is a tensor (``model(x)``), a tuple (``model(*x)``) or a dict of
 tensors (``model(**x)``); ``target`` goes to ``loss_fn(output, target)`` and may be None.
+
+The loop's pieces, each usable and tested on its own: :func:`setup_placement` (device, seeding, torchrun/DDP),
+:class:`TimeBudget` (deadline and the forecast of the next batch and validation pass), :class:`EarlyStopping`
+(best score, epoch and weights; patience) and ``_Training`` (the resume state: ``resume``/``save_state``;
+one epoch: ``train_steps``, ``validate``, ``run_epoch``).
 """
 
 from __future__ import annotations
