@@ -13,7 +13,6 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -102,11 +101,9 @@ def save_results(section: str, data: Any, path: Path = RESULTS, merge: bool = Fa
         current[section] = {**current[section], **data}
     else:
         current[section] = data
-    fd, tmp = tempfile.mkstemp(prefix=".results.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(current, fh, indent=2, default=_json_default)
-        fh.write("\n")
-    os.replace(tmp, path)
+    from zoo.io import write_text_atomic
+
+    write_text_atomic(path, json.dumps(current, indent=2, default=_json_default) + "\n")
 
 
 def _json_default(obj: Any) -> Any:

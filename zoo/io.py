@@ -1,25 +1,36 @@
-"""Atomic file writes: a temp file in the same folder, then rename, so nothing is ever half-written."""
+"""Atomic file writes: a temp file in the same folder, then rename, so nothing is ever half-written.
+
+This is the project's one atomic writer: :func:`write_atomic` streams into the temp file through a callback
+(``torch.save``, a serialiser), :func:`write_bytes_atomic` and :func:`write_text_atomic` are its shorthands.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically (same-folder temp file + os.replace)."""
+def write_atomic(path: Path, writer: Callable[[BinaryIO], object]) -> None:
+    """Write `path` atomically: `writer(handle)` fills a same-folder temp file, which is fsynced, then renamed
+    over `path` with os.replace. On any error (or Ctrl-C) the temp file is removed and `path` is untouched."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            writer(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically (same-folder temp file + os.replace)."""
+    write_atomic(path, lambda handle: handle.write(data))
 
 
 def write_text_atomic(path: Path, text: str) -> None:

@@ -12,6 +12,11 @@ values only, never arbitrary pickled objects.
 
 A batch is ``(inputs, target)``; ``inputs`` is a tensor (``model(x)``), a tuple (``model(*x)``) or a dict of
 tensors (``model(**x)``); ``target`` goes to ``loss_fn(output, target)`` and may be None.
+
+The loop's pieces, each usable and tested on its own: :func:`setup_placement` (device, seeding, torchrun/DDP),
+:class:`TimeBudget` (deadline and the forecast of the next batch and validation pass), :class:`EarlyStopping`
+(best score, epoch and weights; patience) and ``_Training`` (the resume state: ``resume``/``save_state``;
+one epoch: ``train_steps``, ``validate``, ``run_epoch``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ import math
 import os
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
@@ -37,6 +41,7 @@ from tqdm.auto import tqdm
 
 from zoo import distributed
 from zoo.devices import DeviceChoice, pick_device
+from zoo.io import write_atomic
 
 __all__ = ["TrainHistory", "fit_torch", "predict_torch", "make_loader", "seed_everything", "resolve_device",
            "checkpointing"]
@@ -162,18 +167,9 @@ def _make_optimizer(model: nn.Module, optimizer: Any, lr: float, weight_decay: f
 
 
 def _save_atomic(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temp file in the same folder, fsync, then ``os.replace``: never half a file."""
+    """``torch.save`` through :func:`zoo.io.write_atomic` (same-folder temp file, fsync, rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(path, lambda handle: torch.save(obj, handle))
 
 
 # ----------------------------------------------------------------------------- resumable state
@@ -265,6 +261,348 @@ def _evaluate(model: nn.Module, loader: Any, loss_fn: Callable[..., torch.Tensor
     return total / max(count, 1), metric
 
 
+# ----------------------------------------------------------------------------- pieces of the loop
+
+def _check_monitor(monitor: str, metric_fn: Any, val_loader: Any) -> None:
+    """Refuse a ``monitor`` that is unknown or that this call cannot compute."""
+    if monitor not in ("val_loss", "val_metric"):
+        raise ValueError("monitor must be 'val_loss' or 'val_metric'")
+    if monitor == "val_metric" and (metric_fn is None or val_loader is None):
+        raise ValueError("monitor='val_metric' needs metric_fn and a val_loader")
+
+
+def _resume_path(resume_file: str | os.PathLike[str] | None) -> tuple[Path | None, CheckpointSession | None]:
+    """Where this call keeps its resumable state: ``resume_file``, else ``state-K.pt`` of the enclosing
+    :func:`checkpointing` block (counting this call), else nowhere."""
+    session = _SESSION.get()
+    if resume_file is None and session is not None:
+        session.calls += 1
+        resume_file = session.folder / f"state-{session.calls}.pt"
+    return (Path(resume_file) if resume_file is not None else None), session
+
+
+@dataclass
+class Placement:
+    """Where training runs: the device, and whether this is one process of a torchrun (DDP) group."""
+
+    choice: DeviceChoice
+    device: str
+    ddp: bool
+    main: bool                  # only this process writes checkpoints and shows progress
+    train_loader: Any           # sharded across the processes under DDP
+
+
+def setup_placement(device: DeviceLike, train_loader: Any, *, seed: int | None, progress: bool) -> Placement:
+    """Pick the device (saying why when ``progress``), seed, tune CUDA, and join a torchrun group if launched
+    by one (then the training loader is sharded so every process sees its own part)."""
+    choice = resolve_device(device)
+    dev = choice.device
+    if progress:
+        tqdm.write(f"device: {choice.reason}", file=sys.stderr)
+    seed_everything(seed)
+    if dev.startswith("cuda"):
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = True
+    ddp = distributed.active()               # launched by torchrun with more than one process
+    if ddp:
+        dev = distributed.init(dev)
+        if isinstance(train_loader, DataLoader):
+            train_loader = distributed.shard_loader(train_loader, seed)
+    return Placement(choice, dev, ddp, distributed.is_main(), train_loader)
+
+
+def _place_model(model: nn.Module, where: Placement, channels_last: bool) -> nn.Module:
+    """Move ``model`` to the device; the module to call for training (DDP-wrapped under torchrun)."""
+    model.to(where.device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    return distributed.wrap(model, where.device) if where.ddp else model   # DDP all-reduces gradients
+
+
+def _make_scheduler(opt: torch.optim.Optimizer, scheduler: str | None, epochs: int,
+                    n_batches: int | None) -> torch.optim.lr_scheduler.LambdaLR | None:
+    """Per-step cosine decay over all ``epochs`` (needs a sized loader), or None."""
+    if scheduler == "cosine" and n_batches:
+        total_steps = max(1, epochs * n_batches)
+        return torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps)))
+    if scheduler not in (None, "none", "cosine"):
+        raise ValueError(f"scheduler must be 'cosine' or None, got {scheduler!r}")
+    return None
+
+
+@dataclass
+class TimeBudget:
+    """The wall-clock budget of one :func:`fit_torch` call.
+
+    ``deadline`` is a ``time.perf_counter()`` instant (``math.inf``: no budget). Time is forecast from the
+    measured batch times (the first, warm-up, batch left out once there are others) and the last validation
+    pass (before one ran: half a batch per validation batch)."""
+
+    deadline: float = math.inf
+    has_val: bool = False
+    n_val: int | None = 0
+    batch_times: list[float] = field(default_factory=list)
+    val_seconds: float | None = None
+
+    @classmethod
+    def for_validation(cls, val_loader: Any) -> TimeBudget:
+        """A budget (no deadline yet) that forecasts passes over ``val_loader`` (None: no validation)."""
+        return cls(has_val=val_loader is not None, n_val=_len(val_loader) if val_loader is not None else 0)
+
+    def begin(self, start: float, budget_s: float | None, spent_before: float = 0.0) -> None:
+        """Set the deadline of a call that began at ``start`` after ``spent_before`` seconds of earlier
+        (resumed) training; no deadline when ``budget_s`` is None or 0."""
+        self.deadline = start + budget_s - spent_before if budget_s else math.inf
+
+    def est_batch(self) -> float:
+        """Forecast seconds for one more training batch."""
+        recent = self.batch_times[1:][-20:] or self.batch_times
+        return float(np.mean(recent)) if recent else 0.0
+
+    def est_val(self) -> float:
+        """Forecast seconds for one validation pass (0 without a validation loader)."""
+        if not self.has_val:
+            return 0.0
+        return self.val_seconds if self.val_seconds is not None else 0.5 * self.est_batch() * (self.n_val or 1)
+
+    def late(self, now: float) -> bool:
+        """Would another batch plus the validation pass, begun at ``now``, end past the deadline?"""
+        return now + self.est_batch() + self.est_val() > self.deadline
+
+
+@dataclass
+class EarlyStopping:
+    """Best-so-far bookkeeping: the best score, its epoch and weights, and epochs since the last improvement.
+
+    ``monitor`` ``"val_metric"`` is higher-is-better, anything else (``val_loss``, ``train_loss``) lower; an
+    improvement must beat the best by more than ``min_delta``; a non-finite or missing score never improves."""
+
+    monitor: str
+    patience: int | None = 3
+    min_delta: float = 0.0
+    best_score: float | None = None
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+
+    def improves(self, score: float | None) -> bool:
+        """Is ``score`` better than the best so far?"""
+        if score is None or not math.isfinite(score):
+            return False
+        if self.best_score is None:
+            return True
+        if self.monitor == "val_metric":
+            return score > self.best_score + self.min_delta
+        return score < self.best_score - self.min_delta
+
+    def update(self, epoch: int, score: float | None, model: nn.Module) -> bool:
+        """Record one epoch's score; on improvement keep a CPU copy of the weights. True when it improved."""
+        if not self.improves(score):
+            self.bad_epochs += 1
+            return False
+        self.best_score, self.best_epoch, self.bad_epochs = float(score), epoch, 0   # type: ignore[arg-type]
+        self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        return True
+
+    def should_stop(self, epoch: int, epochs: int) -> bool:
+        """Out of patience before the last epoch?"""
+        return self.patience is not None and self.bad_epochs >= self.patience and epoch < epochs
+
+
+@dataclass
+class _Training:
+    """One :func:`fit_torch` call's live state; its methods are the steps of the loop."""
+
+    model: nn.Module
+    net: nn.Module
+    train_loader: Any
+    val_loader: Any
+    loss_fn: Callable[..., torch.Tensor]
+    opt: torch.optim.Optimizer
+    sched: Any
+    where: Placement
+    hist: TrainHistory
+    stopper: EarlyStopping
+    epochs: int
+    n_batches: int | None
+    channels_last: bool = False
+    grad_clip: float | None = None
+    metric_fn: Callable[[np.ndarray, np.ndarray], float] | None = None
+    on_epoch_end: Callable[[int, nn.Module, TrainHistory], Any] | None = None
+    progress: bool = False
+    state_path: Path | None = None
+    ckpt: Path | None = None
+    start: float = 0.0
+    budget: TimeBudget = field(default_factory=TimeBudget)
+    items: int = 0
+    train_seconds: float = 0.0
+    spent_before: float = 0.0
+
+    def _agreed(self, flag: bool) -> bool:
+        """``flag`` on any process (under DDP every process takes the same decision)."""
+        return distributed.any_true(flag, self.where.device) if self.where.ddp else flag
+
+    # --- resume state
+
+    def resume(self, session: CheckpointSession | None) -> int:
+        """Continue from the resume file when it exists and matches this call; the first epoch to run."""
+        path = self.state_path
+        state = _load_state(path) if path is not None and path.is_file() else None
+        if state is not None:
+            problem = _state_mismatch(state, self.model, self.epochs, self.n_batches, self.hist.monitor)
+            if problem:
+                tqdm.write(f"checkpoint: {path} is for {problem}; training from scratch", file=sys.stderr)
+                return 1
+            return self._restore(state, session)
+        return 1
+
+    def _restore(self, state: dict[str, Any], session: CheckpointSession | None) -> int:
+        """Load a matching resume file into the model, optimizer, schedule, bookkeeping, history and RNGs."""
+        hist, stopper = self.hist, self.stopper
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        if self.sched is not None and state.get("scheduler") is not None:
+            self.sched.load_state_dict(state["scheduler"])
+        names = {f.name for f in fields(TrainHistory)}
+        for key, value in (state.get("history") or {}).items():
+            if key in names and key not in ("device", "device_reason"):
+                setattr(hist, key, value)
+        stopper.best_score, stopper.best_epoch = hist.best_score, hist.best_epoch
+        stopper.best_state, stopper.bad_epochs = state.get("best_state"), int(state["bad_epochs"])
+        self.items, self.train_seconds = int(state["items"]), float(state["train_seconds"])
+        self.budget.batch_times, self.budget.val_seconds = list(state["batch_times"]), state.get("val_seconds")
+        self.spent_before, start_epoch = float(state["elapsed"]), int(state["epoch"]) + 1
+        hist.resumed_epoch = int(state["epoch"])
+        if session is not None:
+            session.resumed.append(hist.resumed_epoch)
+        if self.on_epoch_end is not None:
+            for done in range(1, start_epoch):
+                self.on_epoch_end(done, self.model, hist)
+        _set_rng_state(state["rng"])
+        if self.progress:
+            tqdm.write(f"checkpoint: resuming after epoch {hist.resumed_epoch}/{self.epochs} from {self.state_path}",
+                       file=sys.stderr)
+        if hist.stop_reason != "completed":
+            start_epoch = self.epochs + 1                    # it had already stopped early: nothing left to run
+        return start_epoch
+
+    def save_state(self, epoch: int) -> None:
+        """Write the whole training state after ``epoch`` to the resume file (main process only)."""
+        if self.state_path is None or not self.where.main:
+            return
+        hist = self.hist
+        _save_atomic({
+            "format": STATE_FORMAT, "epoch": epoch, "epochs": self.epochs, "n_batches": self.n_batches,
+            "monitor": hist.monitor,
+            "model": {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()},
+            "optimizer": self.opt.state_dict(),
+            "scheduler": self.sched.state_dict() if self.sched is not None else None,
+            "best_state": self.stopper.best_state, "bad_epochs": self.stopper.bad_epochs, "items": self.items,
+            "train_seconds": self.train_seconds, "batch_times": self.budget.batch_times[-21:],
+            "val_seconds": self.budget.val_seconds, "elapsed": self.elapsed(),
+            "history": {k: v for k, v in asdict(hist).items() if k not in ("device", "device_reason")},
+            "rng": _rng_state()}, self.state_path)
+
+    def elapsed(self) -> float:
+        """Seconds of training so far, those of the interrupted runs resumed included."""
+        return self.spent_before + time.perf_counter() - self.start
+
+    # --- one epoch
+
+    def train_steps(self, epoch: int, bars: bool | None) -> tuple[float, bool]:
+        """One pass over the training loader: the mean training loss, and whether time ran out in it."""
+        sampler = getattr(self.train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):
+            sampler.set_epoch(epoch)                          # a new shuffle per epoch, the same on every process
+        self.net.train()
+        dev, loss_sum, count = self.where.device, 0.0, 0
+        out_of_time = False
+        for batch in tqdm(self.train_loader, total=self.n_batches, desc=f"epoch {epoch}", disable=bars,
+                          leave=False, file=sys.stderr):
+            t_batch = time.perf_counter()
+            x, y = _to_device(_split_batch(batch), dev, self.channels_last)
+            with _autocast(dev):
+                loss = self.loss_fn(_call(self.net, x), y)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.grad_clip:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+            self.opt.step()
+            if self.sched is not None:
+                self.sched.step()
+            n = _n_items(x, y)
+            loss_sum += float(loss.detach()) * n
+            count += n
+            now = time.perf_counter()
+            self.budget.batch_times.append(now - t_batch)
+            self.train_seconds += now - t_batch
+            if self._agreed(self.budget.late(now)):             # every process stops at the same batch
+                out_of_time = True
+                break
+        self.items += count
+        train_loss = loss_sum / max(count, 1)
+        return (distributed.mean(train_loss, dev) if self.where.ddp else train_loss), out_of_time
+
+    def validate(self) -> tuple[float | None, float | None]:
+        """Validation loss and metric (None without a validation loader); times the pass for the budget."""
+        if self.val_loader is None:
+            return None, None
+        dev = self.where.device
+        t_val = time.perf_counter()
+        val_loss, val_metric = _evaluate(self.model, self.val_loader, self.loss_fn, dev, self.channels_last,
+                                         self.metric_fn)
+        if self.where.ddp:                                   # identical already; averaged so decisions agree
+            val_loss = distributed.mean(val_loss, dev)
+            val_metric = None if val_metric is None else distributed.mean(val_metric, dev)
+        self.budget.val_seconds = time.perf_counter() - t_val
+        return val_loss, val_metric
+
+    def run_epoch(self, epoch: int, bars: bool | None) -> bool:
+        """Train, validate, record and checkpoint one epoch; True when training must stop after it."""
+        hist, t_epoch = self.hist, time.perf_counter()
+        if epoch > 1 and self._agreed(self.budget.late(t_epoch)):
+            hist.stop_reason = "time_budget"
+            return True
+        train_loss, out_of_time = self.train_steps(epoch, bars)
+        val_loss, val_metric = self.validate()
+        hist.train_loss.append(train_loss)
+        hist.val_loss.append(val_loss)
+        hist.val_metric.append(val_metric)
+        hist.lr.append(float(self.opt.param_groups[0]["lr"]))
+        hist.epoch_seconds.append(time.perf_counter() - t_epoch)
+        score = {"val_loss": val_loss, "val_metric": val_metric}.get(hist.monitor, train_loss)
+        better = self.stopper.update(epoch, score, self.model)
+        if better:
+            hist.best_score, hist.best_epoch = self.stopper.best_score, epoch
+            if self.ckpt is not None and self.where.main:
+                _save_atomic({"state_dict": self.stopper.best_state, "epoch": epoch, hist.monitor: score}, self.ckpt)
+                hist.checkpoint = str(self.ckpt)
+        if self.progress:
+            msg = f"epoch {epoch}/{self.epochs}: train_loss {train_loss:.4f}"
+            msg += f", val_loss {val_loss:.4f}" if val_loss is not None else ""
+            msg += f", val_metric {val_metric:.4f}" if val_metric is not None else ""
+            tqdm.write(msg + f" ({hist.epoch_seconds[-1]:.1f} s){' *' if better else ''}", file=sys.stderr)
+        if self.on_epoch_end is not None:
+            self.on_epoch_end(epoch, self.model, hist)
+        if out_of_time:
+            hist.stop_reason = "time_budget"
+        elif self.stopper.should_stop(epoch, self.epochs):
+            hist.stop_reason = "patience"
+        self.save_state(epoch)            # after the stop decision, so a resumed run stops where this one did
+        return hist.stop_reason != "completed"
+
+    def finish(self) -> TrainHistory:
+        """Leave the model holding the best weights; fill in the throughput and total time."""
+        if self.stopper.best_state is not None:
+            self.model.load_state_dict(self.stopper.best_state)
+        self.hist.items_per_second = self.items / self.train_seconds if self.train_seconds > 0 else 0.0
+        self.hist.total_seconds = self.elapsed()
+        return self.hist
+
+
+# ----------------------------------------------------------------------------- the loop
+
 def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterable[Any] | None = None, *,
               loss_fn: Callable[..., torch.Tensor], epochs: int = 10, lr: float = 1e-3, device: DeviceLike = None,
               time_budget_s: float | None = None, patience: int | None = 3, min_delta: float = 0.0,
@@ -291,196 +629,33 @@ def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterabl
     epochs already done so that callbacks which change the model (unfreezing) take effect again, and the time
     budget counts the time spent before. A file that does not match is ignored (training starts from scratch).
     """
-    if monitor not in ("val_loss", "val_metric"):
-        raise ValueError("monitor must be 'val_loss' or 'val_metric'")
-    if monitor == "val_metric" and (metric_fn is None or val_loader is None):
-        raise ValueError("monitor='val_metric' needs metric_fn and a val_loader")
+    _check_monitor(monitor, metric_fn, val_loader)
     start = time.perf_counter()
-    session = _SESSION.get()
-    if resume_file is None and session is not None:
-        session.calls += 1
-        resume_file = session.folder / f"state-{session.calls}.pt"
-    state_path = Path(resume_file) if resume_file is not None else None
-    choice = resolve_device(device)
-    dev = choice.device
-    if progress:
-        tqdm.write(f"device: {choice.reason}", file=sys.stderr)
-    seed_everything(seed)
-    if dev.startswith("cuda"):
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = True
-    ddp = distributed.active()               # launched by torchrun with more than one process
-    if ddp:
-        dev = distributed.init(dev)
-        if isinstance(train_loader, DataLoader):
-            train_loader = distributed.shard_loader(train_loader, seed)
-    main = distributed.is_main()             # only this process writes checkpoints and shows progress
-    progress = progress and main
-    model.to(dev)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    net = distributed.wrap(model, dev) if ddp else model      # DDP all-reduces gradients on backward
+    state_path, session = _resume_path(resume_file)
+    where = setup_placement(device, train_loader, seed=seed, progress=progress)
+    progress = progress and where.main
+    net = _place_model(model, where, channels_last)
     opt = _make_optimizer(model, optimizer, lr, weight_decay)
-    n_batches = _len(train_loader)
-    sched = None
-    if scheduler == "cosine" and n_batches:
-        total_steps = max(1, epochs * n_batches)
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / total_steps)))
-    elif scheduler not in (None, "none", "cosine"):
-        raise ValueError(f"scheduler must be 'cosine' or None, got {scheduler!r}")
-
-    hist = TrainHistory(device=dev, device_reason=choice.reason,
+    n_batches = _len(where.train_loader)
+    sched = _make_scheduler(opt, scheduler, epochs, n_batches)
+    hist = TrainHistory(device=where.device, device_reason=where.choice.reason,
                         monitor=monitor if val_loader is not None else "train_loss")
-    best_state: dict[str, torch.Tensor] | None = None
-    bad_epochs, items, train_seconds = 0, 0, 0.0
-    batch_times: list[float] = []
-    val_seconds: float | None = None
-    n_val = _len(val_loader) if val_loader is not None else 0
-    ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
+    run = _Training(model, net, where.train_loader, val_loader, loss_fn, opt, sched, where, hist,
+                    EarlyStopping(hist.monitor, patience, min_delta), epochs, n_batches,
+                    channels_last=channels_last, grad_clip=grad_clip, metric_fn=metric_fn,
+                    on_epoch_end=on_epoch_end, progress=progress, state_path=state_path,
+                    ckpt=Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None, start=start,
+                    budget=TimeBudget.for_validation(val_loader))
     bars = _show_bars(progress)
-    start_epoch, spent_before = 1, 0.0
-    state = _load_state(state_path) if state_path is not None and state_path.is_file() else None
-    if state is not None:
-        problem = _state_mismatch(state, model, epochs, n_batches, hist.monitor)
-        if problem:
-            tqdm.write(f"checkpoint: {state_path} is for {problem}; training from scratch", file=sys.stderr)
-            state = None
-    if state is not None:
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        if sched is not None and state.get("scheduler") is not None:
-            sched.load_state_dict(state["scheduler"])
-        names = {f.name for f in fields(TrainHistory)}
-        for key, value in (state.get("history") or {}).items():
-            if key in names and key not in ("device", "device_reason"):
-                setattr(hist, key, value)
-        best_state, bad_epochs = state.get("best_state"), int(state["bad_epochs"])
-        items, train_seconds = int(state["items"]), float(state["train_seconds"])
-        batch_times, val_seconds = list(state["batch_times"]), state.get("val_seconds")
-        spent_before, start_epoch = float(state["elapsed"]), int(state["epoch"]) + 1
-        hist.resumed_epoch = int(state["epoch"])
-        if session is not None:
-            session.resumed.append(hist.resumed_epoch)
-        if on_epoch_end is not None:
-            for done in range(1, start_epoch):
-                on_epoch_end(done, model, hist)
-        _set_rng_state(state["rng"])
-        if progress:
-            tqdm.write(f"checkpoint: resuming after epoch {hist.resumed_epoch}/{epochs} from {state_path}",
-                       file=sys.stderr)
-        if hist.stop_reason != "completed":
-            start_epoch = epochs + 1                         # it had already stopped early: nothing left to run
-    deadline = start + time_budget_s - spent_before if time_budget_s else math.inf
-
-    def save_state(epoch: int) -> None:
-        if state_path is None or not main:
-            return
-        _save_atomic({
-            "format": STATE_FORMAT, "epoch": epoch, "epochs": epochs, "n_batches": n_batches,
-            "monitor": hist.monitor,
-            "model": {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()},
-            "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched is not None else None,
-            "best_state": best_state, "bad_epochs": bad_epochs, "items": items, "train_seconds": train_seconds,
-            "batch_times": batch_times[-21:], "val_seconds": val_seconds,
-            "elapsed": spent_before + time.perf_counter() - start,
-            "history": {k: v for k, v in asdict(hist).items() if k not in ("device", "device_reason")},
-            "rng": _rng_state()}, state_path)
-
-    def est_batch() -> float:
-        recent = batch_times[1:][-20:] or batch_times        # the first batch carries warm-up costs
-        return float(np.mean(recent)) if recent else 0.0
-
-    def est_val() -> float:
-        if val_loader is None:
-            return 0.0
-        return val_seconds if val_seconds is not None else 0.5 * est_batch() * (n_val or 1)
-
-    epoch_bar = tqdm(range(start_epoch, epochs + 1), desc="epochs", initial=start_epoch - 1, total=epochs,
+    first = run.resume(session)
+    run.budget.begin(start, time_budget_s, run.spent_before)
+    epoch_bar = tqdm(range(first, epochs + 1), desc="epochs", initial=first - 1, total=epochs,
                      disable=bars, leave=False, file=sys.stderr)
     for epoch in epoch_bar:
-        t_epoch = time.perf_counter()
-        late = epoch > 1 and t_epoch + est_batch() + est_val() > deadline
-        if distributed.any_true(late, dev) if ddp else late:
-            hist.stop_reason = "time_budget"
-            break
-        sampler = getattr(train_loader, "sampler", None)
-        if hasattr(sampler, "set_epoch"):
-            sampler.set_epoch(epoch)                          # a new shuffle per epoch, the same on every process
-        net.train()
-        out_of_time, loss_sum, count = False, 0.0, 0
-        for batch in tqdm(train_loader, total=n_batches, desc=f"epoch {epoch}", disable=bars, leave=False,
-                          file=sys.stderr):
-            t_batch = time.perf_counter()
-            x, y = _to_device(_split_batch(batch), dev, channels_last)
-            with _autocast(dev):
-                loss = loss_fn(_call(net, x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-            opt.step()
-            if sched is not None:
-                sched.step()
-            n = _n_items(x, y)
-            loss_sum += float(loss.detach()) * n
-            count += n
-            now = time.perf_counter()
-            batch_times.append(now - t_batch)
-            train_seconds += now - t_batch
-            late = now + est_batch() + est_val() > deadline
-            if distributed.any_true(late, dev) if ddp else late:   # every process stops at the same batch
-                out_of_time = True
-                break
-        items += count
-        train_loss = loss_sum / max(count, 1)
-        if ddp:
-            train_loss = distributed.mean(train_loss, dev)
-        val_loss = val_metric = None
-        if val_loader is not None:
-            t_val = time.perf_counter()
-            val_loss, val_metric = _evaluate(model, val_loader, loss_fn, dev, channels_last, metric_fn)
-            if ddp:                                          # identical already; averaged so decisions agree
-                val_loss = distributed.mean(val_loss, dev)
-                val_metric = None if val_metric is None else distributed.mean(val_metric, dev)
-            val_seconds = time.perf_counter() - t_val
-        hist.train_loss.append(train_loss)
-        hist.val_loss.append(val_loss)
-        hist.val_metric.append(val_metric)
-        hist.lr.append(float(opt.param_groups[0]["lr"]))
-        hist.epoch_seconds.append(time.perf_counter() - t_epoch)
-        score = {"val_loss": val_loss, "val_metric": val_metric}.get(hist.monitor, train_loss)
-        better = (score is not None and math.isfinite(score) and (
-            hist.best_score is None or (score > hist.best_score + min_delta if hist.monitor == "val_metric"
-                                        else score < hist.best_score - min_delta)))
-        if better:
-            hist.best_score, hist.best_epoch, bad_epochs = float(score), epoch, 0
-            best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-            if ckpt is not None and main:
-                _save_atomic({"state_dict": best_state, "epoch": epoch, hist.monitor: score}, ckpt)
-                hist.checkpoint = str(ckpt)
-        else:
-            bad_epochs += 1
-        if progress:
-            msg = f"epoch {epoch}/{epochs}: train_loss {train_loss:.4f}"
-            msg += f", val_loss {val_loss:.4f}" if val_loss is not None else ""
-            msg += f", val_metric {val_metric:.4f}" if val_metric is not None else ""
-            tqdm.write(msg + f" ({hist.epoch_seconds[-1]:.1f} s){' *' if better else ''}", file=sys.stderr)
-        if on_epoch_end is not None:
-            on_epoch_end(epoch, model, hist)
-        if out_of_time:
-            hist.stop_reason = "time_budget"
-        elif patience is not None and bad_epochs >= patience and epoch < epochs:
-            hist.stop_reason = "patience"
-        save_state(epoch)                 # after the stop decision, so a resumed run stops where this one did
-        if hist.stop_reason != "completed":
+        if run.run_epoch(epoch, bars):
             break
     epoch_bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    hist.items_per_second = items / train_seconds if train_seconds > 0 else 0.0
-    hist.total_seconds = spent_before + time.perf_counter() - start
-    return hist
+    return run.finish()
 
 
 def predict_torch(model: nn.Module, loader: Iterable[Any], device: DeviceLike = None, *,

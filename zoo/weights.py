@@ -19,7 +19,6 @@ import hashlib
 import importlib
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -152,18 +151,14 @@ def efficientnet_lite0_file(weights_path: str | os.PathLike[str] | None = None) 
     sd = _load_state_dict(src)
     if "conv_stem.weight" in sd:  # already timm order
         return src
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from .io import write_bytes_atomic
 
     tensors = _remap_effnet(sd)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name, suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={"format": "pt", "source": str(src), "source_sha256_12": digest})
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_bytes_atomic(target, save(tensors, metadata={"format": "pt", "source": str(src),
+                                                       "source_sha256_12": digest}))
     return target
 
 

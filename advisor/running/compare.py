@@ -14,6 +14,7 @@ import math
 import os
 import pickle
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
@@ -23,7 +24,7 @@ from zoo.io import write_text_atomic
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
 from advisor.records import CompareResult, dump_record
-from advisor.running.train import TrainError, _params_for, check_model_serves
+from advisor.running.fitting import TrainError, build_estimator, check_model_serves, fit_for_task
 from advisor.showing.tables import LABELS
 
 if TYPE_CHECKING:
@@ -73,7 +74,6 @@ def parse_sizes(text: str) -> list[float]:
 def choose_models(rec: Recommendation, families: Sequence[str], task: str,
                   modality: str) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
     """Family → zoo model (the pick for its own family, the alternatives' for the others); the rest skipped."""
-
     named = {rec.approach: rec.model, **{a.approach: a.model for a in rec.alternatives}}
     notes = {rec.approach: rec.model_note, **{a.approach: a.model_note for a in rec.alternatives}}
     picks: dict[str, str] = {}
@@ -89,6 +89,9 @@ def choose_models(rec: Recommendation, families: Sequence[str], task: str,
             continue
         try:
             check_model_serves(name, modality, task)
+        except TrainError as exc:
+            skipped[fam] = {"model": name, "reason": f"not for this data: {exc}"}
+            continue
         except (ValueError, ImportError) as exc:
             skipped[fam] = {"model": name, "reason": f"not trainable here: {str(exc).splitlines()[0]}"}
             continue
@@ -233,6 +236,166 @@ def _fit_budget(plan: list[tuple[str, float, int]], cost: Callable[[str, float],
     return dropped
 
 
+Run = tuple[str, float, int]                      # (family, size, seed)
+
+
+@dataclass
+class ComparePlan:
+    """The runs still to make (cheapest family first) and what they are expected to cost.
+
+    ``n_items``: size → items in that size's subsample; ``n_data``: items in the whole data set;
+    ``estimates``: family → the advisor's estimated seconds on the whole data set (the prior until a run of
+    the family is measured); ``timings``: family → measured (n_train, seconds) runs."""
+
+    runs: list[Run]
+    n_items: dict[float, int]
+    n_data: int
+    estimates: dict[str, float] = field(default_factory=dict)
+    budget_s: Optional[float] = None
+    timings: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+
+    @classmethod
+    def grid(cls, families: Sequence[str], sizes: Sequence[float], seeds: int, **kw: Any) -> ComparePlan:
+        """Every family × size × seed, in that order."""
+        return cls([(f, s, k) for f in families for s in sizes for k in range(seeds)], **kw)
+
+    def prior(self, fam: str, size: float) -> Optional[float]:
+        """The advisor's estimate for one run, scaled to the size's share of the data (None: no estimate)."""
+        full = self.estimates.get(fam)
+        return None if full is None else full * self.n_items[size] / max(self.n_data, 1)
+
+    def cost(self, fam: str, size: float) -> float:
+        """Expected seconds for one run of `fam` at `size`: from its measured runs, else the prior."""
+        return cost_estimate(self.timings.get(fam, []), self.n_items[size], self.prior(fam, size))
+
+    def measured(self, fam: str, n_train: int, seconds: float) -> None:
+        """Record how long a finished run took."""
+        self.timings.setdefault(fam, []).append((n_train, seconds))
+
+    def fit_budget(self, left: float, anything_measured: bool) -> list[dict[str, Any]]:
+        """Drop the slowest family's remaining runs until the plan fits `left` seconds (see `_fit_budget`)."""
+        return _fit_budget(self.runs, self.cost, left, anything_measured)
+
+    def shares(self, workers: int) -> dict[Run, Optional[float]]:
+        """Each run's slice of the whole budget, when all runs go out at once over `workers` (None: no budget)."""
+        if not self.budget_s:
+            return {r: None for r in self.runs}
+        total = max(sum(self.cost(f, s) for f, s, _ in self.runs), 1e-9)
+        return {r: max(1.0, self.budget_s * workers * self.cost(r[0], r[1]) / total) for r in self.runs}
+
+    def next_run(self, left: float) -> tuple[Run, Optional[float]]:
+        """Take the next run, with its share of the `left` seconds in proportion to its cost (None: no budget)."""
+        fam, size, seed = self.runs.pop(0)
+        if not self.budget_s:
+            return (fam, size, seed), None
+        total = self.cost(fam, size) + sum(self.cost(f, s) for f, s, _ in self.runs)
+        return (fam, size, seed), max(1.0, left * (self.cost(fam, size) / total if total > 0 else 1.0))
+
+    def drop_family(self, fam: str) -> list[Run]:
+        """Remove (and return) the remaining runs of `fam`, e.g. after one of them failed."""
+        rest = [r for r in self.runs if r[0] == fam]
+        self.runs[:] = [r for r in self.runs if r not in rest]
+        return rest
+
+
+class Comparison:
+    """One comparison in progress: the split, the subsamples, the plan, and the results and skips so far."""
+
+    def __init__(self, desc: ProjectDescriptor, rec: Recommendation, data: Any, picks: dict[str, str],
+                 skipped: list[dict[str, Any]], families: Sequence[str], sizes: Sequence[float], seeds: int,
+                 budget_s: Optional[float], *, device: Optional[str] = None, quiet: bool = False,
+                 echo: Callable[[str], None] = print) -> None:
+        import zoo
+
+        self.desc, self.rec, self.data, self.picks, self.skipped = desc, rec, data, picks, skipped
+        self.families, self.sizes, self.seeds, self.echo = list(families), list(sizes), seeds, echo
+        self.task, self.modality = desc.task.value, desc.data.modality.value
+        self.keys, self.higher = METRICS.get(self.task, METRICS["classification"])
+        self.train, self.test = zoo.split_dataset(data, self.task, seed=SPLIT_SEED)
+        echo(f"data: {len(data):,} items; train {len(self.train):,}, the same held-out test {len(self.test):,} "
+             "for every family")
+        self.index = {(s, k): subsample(self.train.y, len(self.train), s, k, self.task)
+                      for s in self.sizes for k in range(seeds)}
+        self.plan = ComparePlan.grid([f for f in self.families if f in picks], self.sizes, seeds,
+                                     n_items={s: len(self.index[(s, 0)]) for s in self.sizes}, n_data=len(data),
+                                     estimates={e.approach: e.train_minutes * 60 for e in rec.estimates},
+                                     budget_s=budget_s)
+        self.runs: list[dict[str, Any]] = []
+        self.start = time.perf_counter()
+        self.common = {"task": self.task, "modality": self.modality, "keys": self.keys, "test": self.test,
+                       "device": device, "quiet": quiet, "weights_path": desc.resources.weights_path}
+
+    def part_of(self, size: float, seed: int) -> Any:
+        """The training subsample for (size, seed); the whole training split at size 1."""
+        return self.train if size >= 1 else self.train.subset(self.index[(size, seed)])
+
+    def job(self, fam: str, size: float, seed: int, share: Optional[float]) -> dict[str, Any]:
+        """The self-contained description of one run, for `run_one`."""
+        return dict(self.common, family=fam, model=self.picks[fam], size=size, seed=seed,
+                    part=self.part_of(size, seed), share=share)
+
+    def apply_budget(self, left: float, anything_measured: bool) -> None:
+        """Drop what does not fit `left` seconds, recording and saying each family skipped."""
+        for drop in self.plan.fit_budget(left, anything_measured):
+            self.skipped.append({**drop, "model": self.picks[drop["family"]]})
+            self.echo(f"skipped {drop['family']}: {drop['reason']}")
+
+    def record(self, fam: str, size: float, seed: int, got: dict[str, Any], rest: list[Run]) -> None:
+        """Keep one run's result, or record the family as failed (with the `rest` of its runs dropped)."""
+        if "failed" in got:
+            self.skipped.append({"family": fam, "model": self.picks[fam], "runs_skipped": len(rest) + 1,
+                                 "sizes": sorted({s for _, s, _ in rest} | {size}),
+                                 "reason": f"failed: {got['failed']}"})
+            self.echo(f"skipped {fam}: failed at size {size:g}: {got['failed']}")
+            return
+        self.plan.measured(fam, got["n_train"], got["wall_seconds"])
+        self.runs.append(got)
+        primary = self.keys[0]
+        shown = f"{got['metric']:.3f}" if isinstance(got["metric"], float) else "—"
+        self.echo(f"{fam:9s} {got['model']} n={got['n_train']:,} seed {seed}: {LABELS.get(primary, primary)} "
+                  f"{shown} (fit {got['train_seconds']:.1f} s, run {got['wall_seconds']:.1f} s)")
+
+    def run_fanned_out(self, workers: int, backend: str) -> None:
+        """The whole grid at once over `workers`; the budget is checked up front against the estimates."""
+        if self.plan.budget_s:
+            self.apply_budget(self.plan.budget_s * workers, False)
+        shares = self.plan.shares(workers)
+        runs = list(self.plan.runs)
+        self.echo(f"fan-out: {len(runs)} run(s) over {workers} {backend} worker(s)")
+        outs = fan_out([self.job(f, s, k, shares[(f, s, k)]) for f, s, k in runs], workers=workers, backend=backend)
+        for (fam, size, seed), got in zip(runs, outs):
+            self.record(fam, size, seed, got, [])
+        self.plan.runs.clear()
+
+    def run_sequential(self) -> None:
+        """One run at a time, re-planning the budget before each from the timings measured so far."""
+        budget_s = self.plan.budget_s
+        while self.plan.runs:
+            left = budget_s - (time.perf_counter() - self.start) if budget_s else math.inf
+            if budget_s:
+                self.apply_budget(left, bool(self.runs))
+            if not self.plan.runs:
+                break
+            (fam, size, seed), share = self.plan.next_run(left)
+            got = run_one(self.job(fam, size, seed, share))
+            self.record(fam, size, seed, got, self.plan.drop_family(fam) if "failed" in got else [])
+
+    def result(self, workers: int, backend: str) -> dict[str, Any]:
+        """The compare.json contents for what was run."""
+        import zoo
+
+        budget_s, train, test = self.plan.budget_s, self.train, self.test
+        result = _assemble(self.desc, self.rec, self.runs, self.skipped, self.picks, self.families, self.sizes,
+                           self.seeds, self.keys, self.higher,
+                           {"items": len(self.data), "train": len(train), "test": len(test),
+                            "source": self.data.source},
+                           {"minutes": budget_s / 60 if budget_s else None,
+                            "used_seconds": time.perf_counter() - self.start,
+                            "workers": workers, "backend": backend if workers > 1 else "sequential"})
+        result["versions"] = zoo.library_versions()
+        return result
+
+
 def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
                 families: Sequence[str] = FAMILY_ORDER, sizes: Sequence[float] = DEFAULT_SIZES,
                 seeds: int = DEFAULT_SEEDS, time_budget_minutes: Optional[float] = None,
@@ -242,8 +405,6 @@ def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
     import zoo
 
     task, modality = desc.task.value, desc.data.modality.value
-    keys, higher = METRICS.get(task, METRICS["classification"])
-    primary = keys[0]
     families = [f for f in FAMILY_ORDER if f in families]
     sizes = sorted(set(sizes))
     picks, skipped_at_start = choose_models(rec, families, task, modality)
@@ -255,79 +416,13 @@ def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
 
     data = zoo.load_dataset(desc.data.path, modality, task=task, target=desc.data.target,
                             text_column=desc.data.text_column)
-    train, test = zoo.split_dataset(data, task, seed=SPLIT_SEED)
-    echo(f"data: {len(data):,} items; train {len(train):,}, the same held-out test {len(test):,} for every family")
-    index = {(s, k): subsample(train.y, len(train), s, k, task) for s in sizes for k in range(seeds)}
     budget_s = (time_budget_minutes or desc.resources.time_budget_minutes or 0) * 60 or None
-    estimates = {e.approach: e.train_minutes * 60 for e in rec.estimates}
-
-    def prior(fam: str, size: float) -> Optional[float]:
-        full = estimates.get(fam)
-        return None if full is None else full * len(index[(size, 0)]) / max(len(data), 1)
-
-    def cost(fam: str, size: float) -> float:
-        return cost_estimate(timings.get(fam, []), len(index[(size, 0)]), prior(fam, size))
-
-    plan = [(f, s, k) for f in families if f in picks for s in sizes for k in range(seeds)]
-    timings: dict[str, list[tuple[int, float]]] = {}
-    runs: list[dict[str, Any]] = []
-    start = time.perf_counter()
-    common = {"task": task, "modality": modality, "keys": keys, "test": test, "device": device, "quiet": quiet,
-              "weights_path": desc.resources.weights_path}
-
-    def part_of(size: float, seed: int) -> Any:
-        return train if size >= 1 else train.subset(index[(size, seed)])
-
-    def record(fam: str, size: float, seed: int, out: dict[str, Any], rest: list[tuple[str, float, int]]) -> None:
-        if "failed" in out:
-            skipped.append({"family": fam, "model": picks[fam], "runs_skipped": len(rest) + 1,
-                            "sizes": sorted({s for _, s, _ in rest} | {size}), "reason": f"failed: {out['failed']}"})
-            echo(f"skipped {fam}: failed at size {size:g}: {out['failed']}")
-            return
-        timings.setdefault(fam, []).append((out["n_train"], out["wall_seconds"]))
-        runs.append(out)
-        shown = f"{out['metric']:.3f}" if isinstance(out["metric"], float) else "—"
-        echo(f"{fam:9s} {out['model']} n={out['n_train']:,} seed {seed}: {LABELS.get(primary, primary)} {shown} "
-             f"(fit {out['train_seconds']:.1f} s, run {out['wall_seconds']:.1f} s)")
-
+    comparison = Comparison(desc, rec, data, picks, skipped, families, sizes, seeds, budget_s, device=device,
+                            quiet=quiet, echo=echo)
     if workers > 1:
-        # The whole grid at once: the budget is checked up front against the estimates, per worker.
-        if budget_s:
-            for drop in _fit_budget(plan, cost, budget_s * workers, False):
-                skipped.append({**drop, "model": picks[drop["family"]]})
-                echo(f"skipped {drop['family']}: {drop['reason']}")
-        shares = {r: (max(1.0, budget_s * workers * cost(r[0], r[1]) / max(sum(cost(f, s) for f, s, _ in plan), 1e-9))
-                      if budget_s else None) for r in plan}
-        echo(f"fan-out: {len(plan)} run(s) over {workers} {backend} worker(s)")
-        outs = fan_out([dict(common, family=f, model=picks[f], size=s, seed=k, part=part_of(s, k),
-                             share=shares[(f, s, k)]) for f, s, k in plan], workers=workers, backend=backend)
-        for (fam, size, seed), got in zip(plan, outs):
-            record(fam, size, seed, got, [])
-        plan = []
-    while plan:
-        left = budget_s - (time.perf_counter() - start) if budget_s else math.inf
-        if budget_s:
-            for drop in _fit_budget(plan, cost, left, bool(runs)):
-                skipped.append({**drop, "model": picks[drop["family"]]})
-                echo(f"skipped {drop['family']}: {drop['reason']}")
-        if not plan:
-            break
-        fam, size, seed = plan.pop(0)
-        share = None
-        if budget_s:
-            total = cost(fam, size) + sum(cost(f, s) for f, s, _ in plan)
-            share = max(1.0, left * (cost(fam, size) / total if total > 0 else 1.0))
-        got = run_one(dict(common, family=fam, model=picks[fam], size=size, seed=seed, part=part_of(size, seed),
-                           share=share))
-        rest = [r for r in plan if r[0] == fam] if "failed" in got else []
-        plan[:] = [r for r in plan if r not in rest]
-        record(fam, size, seed, got, rest)
-
-    result = _assemble(desc, rec, runs, skipped, picks, families, sizes, seeds, keys, higher,
-                       {"items": len(data), "train": len(train), "test": len(test), "source": data.source},
-                       {"minutes": budget_s / 60 if budget_s else None, "used_seconds": time.perf_counter() - start,
-                        "workers": workers, "backend": backend if workers > 1 else "sequential"})
-    result["versions"] = zoo.library_versions()
+        comparison.run_fanned_out(workers, backend)
+    comparison.run_sequential()
+    result = comparison.result(workers, backend)
     _write(Path(out), desc, rec, result)
     return result
 
@@ -341,17 +436,11 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
 
     task, keys = job["task"], job["keys"]
     part, name, family = job["part"], job["model"], job["family"]
-    est = zoo.create_model(name)
-    est.set_params(**_params_for(est, {
-        "task": task if task in ("classification", "regression") else None, "device": job["device"],
-        "time_budget_s": job["share"], "random_state": job["seed"], "weights_path": job["weights_path"],
-        "verbose": not job["quiet"]}))
+    est = build_estimator(name, task, device=job["device"], time_budget_s=job["share"], seed=job["seed"],
+                          weights_path=job["weights_path"], verbose=not job["quiet"])
     t0 = time.perf_counter()
     try:
-        if task == "anomaly_detection":
-            est.fit(part.X)
-        else:
-            est.fit(part.X, part.y)
+        fit_for_task(est, part, task)
         fit_s = time.perf_counter() - t0
         metrics = zoo.evaluate(est, job["test"], task)
     except Exception as exc:  # noqa: BLE001 - one family failing must not end the comparison

@@ -28,10 +28,8 @@ from zoo.io import write_text_atomic
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
 from advisor.records import Explanation, RunInfo, RunMetrics, dump_record
+from advisor.running.fitting import TrainError, build_estimator, check_model_serves, fit_for_task, params_for
 from zoo import distributed
-
-class TrainError(ValueError):
-    """Training cannot start or finish; the message is one line."""
 
 
 class TrainInterrupted(KeyboardInterrupt):
@@ -120,23 +118,6 @@ def check_trainable(desc: ProjectDescriptor, rec: Recommendation, model_name: Op
         raise TrainError("data.path: missing; say where the data is (in the descriptor or with --data)")
 
 
-def check_model_serves(name: str, modality: str, task: str) -> Any:
-    """The catalogue record of ``name``, or a one-line TrainError when it does not train ``task`` on ``modality``."""
-    import zoo
-
-    info = zoo.model_info(name)
-    if modality not in info.modalities:
-        raise TrainError(f"model '{name}' is for {' or '.join(info.modalities)} data, but data.modality is {modality}")
-    if task not in info.tasks:
-        raise TrainError(f"model '{name}' does not do {task} (it does: {', '.join(info.tasks)})")
-    return info
-
-
-def _params_for(estimator: Any, wanted: dict[str, Any]) -> dict[str, Any]:
-    known = estimator.get_params(deep=False)
-    return {k: v for k, v in wanted.items() if k in known and v is not None}
-
-
 def _jsonable(value: Any) -> Any:
     if is_dataclass(value):
         return asdict(value)
@@ -185,12 +166,8 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
          + (f"; {len(data.classes)} classes" if task == "classification" else ""))
 
     budget = time_budget_minutes or desc.resources.time_budget_minutes
-    estimator = zoo.create_model(name)
-    estimator.set_params(**_params_for(estimator, {
-        "task": task if task in ("classification", "regression") else None,
-        "device": device, "time_budget_s": budget * 60 if budget else None, "random_state": seed,
-        "weights_path": desc.resources.weights_path,
-        "verbose": not quiet}))
+    estimator = build_estimator(name, task, device=device, time_budget_s=budget * 60 if budget else None,
+                                seed=seed, weights_path=desc.resources.weights_path, verbose=not quiet)
     uses_torch = info.family in ("deep", "hybrid")
     if uses_torch:
         echo(f"device: {zoo.pick_device(device).reason}")
@@ -212,10 +189,7 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     echo(f"training {info.family} model '{name}' ...")
     start = time.perf_counter()
     with checkpointing(folder) if fingerprint is not None else nullcontext() as session:
-        if task == "anomaly_detection":
-            estimator.fit(train.X)
-        else:
-            estimator.fit(train.X, train.y)
+        fit_for_task(estimator, train, task)
     if session is not None and session.resumed:
         echo(f"checkpoint: resumed after epoch {session.resumed[-1]} of the interrupted run")
     train_seconds = time.perf_counter() - start
