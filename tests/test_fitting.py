@@ -35,7 +35,6 @@ def test_check_model_serves_rejects_in_one_line(modality, task, needle):
 def test_serves_reads_several_modalities_when_the_catalogue_has_them():
     multi = SimpleNamespace(modality="tabular", modalities=("tabular", "text"), tasks=("classification",))
     assert serves(multi, "text", "classification") is None
-    assert serves(multi, "text", "classification") is None
     assert "is for tabular, text data" in serves(multi, "time_series", "classification")   # only what it lists
     assert "is for tabular, text data" in serves(multi, "image", "classification")
     single = SimpleNamespace(modality="image", tasks=("classification",))  # today's model_info: no .modalities
