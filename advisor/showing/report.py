@@ -423,6 +423,22 @@ def _comparison(cmp: Optional[CompareResult]) -> Optional[dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- entry points
 
+def _model_card(name: Optional[str], note: str) -> Optional[dict[str, str]]:
+    """What the zoo's catalogue says about the model (the report describes models from the catalogue only)."""
+    from zoo import catalogue
+
+    if not name:
+        return {"name": "—", "text": note} if note else None
+    record = catalogue.entry(name)
+    if record is None:
+        return {"name": name, "text": "not in this version's catalogue"}
+    cfg = record.pretrained_cfg or {}
+    weights = (f"; pretrained weights: {cfg.get('hub_id') or record.pretrained} from the "
+               f"{cfg.get('package')} package ({cfg.get('licence')})" if cfg.get("package") else "")
+    return {"name": record.name, "text": f"{record.family} · {record.architecture} · {'/'.join(record.modalities)}: "
+                                         f"{', '.join(record.tasks)} — {record.description.rstrip('.')}{weights}."}
+
+
 def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> dict[str, Any]:
     """The report's view model: strings and SVG only (the template does no arithmetic).
 
@@ -439,7 +455,8 @@ def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> di
     name = (rec.name if rec else None) or (desc.name if desc else None) or Path(str(data.source or "run")).name
     headline: list[tuple[str, str]] = []
     if rec:
-        headline += [("approach", str(rec.approach)), ("model", rec.model), ("confidence", f"{rec.confidence:.2f}")]
+        headline += [("approach", str(rec.approach)), ("model", rec.model or "none in the zoo yet"),
+                     ("confidence", f"{rec.confidence:.2f}")]
     if metrics:
         if metrics.model != (rec.model if rec else None):
             headline.append(("trained model", metrics.model))
@@ -460,6 +477,8 @@ def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> di
         "generated": time.strftime("%Y-%m-%d %H:%M"), "source": data.source or "",
         "missing": missing, "problems": data.problems, "headline": headline,
         "approach": str(rec.approach) if rec else "",
+        "model_card": _model_card((metrics.model if metrics else None) or (rec.model if rec else None),
+                                  rec.model_note if rec else ""),
         "descriptor": _descriptor(desc), "rec": _recommendation(rec),
         "costs": _costs(rec, metrics, cmp),
         "curves": _curves(metrics), "metrics": _metrics(metrics, explain),
