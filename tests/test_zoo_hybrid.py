@@ -131,8 +131,9 @@ def test_cnn_features_accept_gray_rgb_rgba_float_and_paths(cnn, photos, tmp_path
     assert np.abs(feats[1] - feats[0]).max() > 1e-3                  # gray is replicated, not ignored
     stack = cnn.transform(np.stack([gray, gray]))                     # (N, H, W) uint8 array
     np.testing.assert_allclose(stack[0], feats[1], atol=1e-5)
-    with pytest.raises(ValueError, match="single path"):
-        cnn.transform(str(path))
+    one = cnn.transform(str(path))                                    # a single path is one image
+    assert one.shape == (1, 1280)
+    np.testing.assert_allclose(one[0], feats[2], atol=1e-5)
 
 
 def test_cnn_features_pickle_without_network(cnn, photos):

@@ -654,6 +654,8 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
     ``lags`` (int k -> lags 1..k, capped at n // 3) and ``rolling_windows`` use only past values.
     ``difference=True`` models the differenced series y[t] - y[t-1] (for trending series); calendar fields
     (hour, day_of_week, day, day_of_year, month) are used when the sampling step is finer than their period.
+    After ``fit``: ``series_`` holds the training observations the forecasts continue from (as in ``TsGRU``;
+    ``history_`` is only ever a torch model's training curve), ``index_`` their timestamps or None.
     """
 
     def __init__(self, *, lags: int | Sequence[int] = 24, rolling_windows: Sequence[int] = (3, 7, 12),
@@ -715,18 +717,23 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
             learning_rate=self.learning_rate, max_iter=self.max_iter, max_leaf_nodes=self.max_leaf_nodes,
             min_samples_leaf=self.min_samples_leaf, random_state=self.random_state,
         ).fit(design, w[self.max_lookback_:])
-        self.history_ = v
+        self.series_ = v
         self.index_ = ts
         return self
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "history_" in state and "series_" not in state:     # pickled before the rename
+            state["series_"] = state.pop("history_")
+        super().__setstate__(state)
+
     def _future_index(self, steps: int) -> pd.Index:
         if self.index_ is None:
-            return pd.RangeIndex(len(self.history_), len(self.history_) + steps)
+            return pd.RangeIndex(len(self.series_), len(self.series_) + steps)
         return pd.DatetimeIndex([self.index_[-1] + (i + 1) * self.freq_ for i in range(steps)])
 
     def _recursive(self, ts: pd.Index) -> np.ndarray:
         check_is_fitted(self, "model_")
-        w = np.diff(self.history_) if self.difference else self.history_
+        w = np.diff(self.series_) if self.difference else self.series_
         hist = list(w[-self.max_lookback_:])
         with _one_thread():                                   # one-row predictions: threads only cost
             for t in ts:
@@ -735,7 +742,7 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
                     row = np.hstack([row, self._calendar_matrix(pd.DatetimeIndex([t]))])
                 hist.append(float(self.model_.predict(row)[0]))
         out = np.asarray(hist[self.max_lookback_:])
-        return self.history_[-1] + np.cumsum(out) if self.difference else out
+        return self.series_[-1] + np.cumsum(out) if self.difference else out
 
     def forecast(self, steps: int) -> pd.Series:
         """Recursive forecast of the next ``steps`` points after the training data, indexed by future time."""

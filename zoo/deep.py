@@ -767,7 +767,8 @@ class TsGRU(RegressorMixin, _TorchEstimator):
     Same API as ``TsLagGradientBoosting``: ``fit(X_timestamps_or_None, y)`` or ``fit(series)``,
     ``forecast(steps)`` (pd.Series indexed by future time), ``predict(X)`` (future timestamps or an int number
     of steps), ``score`` = R² over that horizon. The series is standardised (and differenced when
-    ``difference=True``); the fitted values are in ``series_`` (``history_`` is the training history here).
+    ``difference=True``); the training observations are in ``series_`` (as in ``TsLagGradientBoosting``) and
+    ``history_`` is the training curve, as for every torch model.
     Patience is long on purpose: one-step validation loss flattens at the noise level well before the
     recursive multi-step forecasts stop improving.
     """

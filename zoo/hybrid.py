@@ -41,6 +41,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from zoo.images import as_image_list
 from zoo.registry import register_model
 
 __all__ = [
@@ -90,20 +91,6 @@ def _resolve_device(device: str | None) -> str:
 
 
 # ----------------------------------------------------------------------------- image preprocessing
-
-def _as_images(X: Any) -> Sequence[Any]:
-    """Images as an indexable sequence: (N,H,W[,C]) array, or a sequence of arrays / file paths."""
-    from zoo.images import as_image_list
-
-    if isinstance(X, (str, os.PathLike)):
-        raise ValueError("expected a sequence of images or paths, got a single path; wrap it in a list")
-    if isinstance(X, np.ndarray) and X.dtype != object and X.ndim not in (3, 4):
-        raise ValueError(f"expected (N,H,W) or (N,H,W,C) images, got an array of shape {X.shape}; "
-                         "wrap a single image in a list")
-    if isinstance(X, np.ndarray) and X.dtype == object:
-        return list(X)
-    return as_image_list(X)
-
 
 def _pil_resample(interpolation: str) -> int:
     from PIL import Image
@@ -227,7 +214,7 @@ class CnnFeatures(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "data_config_")
         import torch
 
-        images = _as_images(X)
+        images = as_image_list(X)
         net = self._network()
         device = torch.device(self.device_)
         mean = torch.tensor(self.data_config_["mean"], dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255
