@@ -36,7 +36,7 @@ from zoo.images import as_image_list, to_rgb_array
 from zoo.registry import register_model
 from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch, resolve_device, seed_everything
 from zoo.weights import (EFFNET, MINILM, WeightsNotFoundError, create_timm_backbone, hub_online, minilm_dir,
-                         pretrained_config, timm_data_config)
+                         pretrained_config, timm_data_config, timm_transform)
 
 ensure_torchvision_ops()  # before anything imports timm / transformers (torchvision may lack its compiled ops)
 
@@ -494,15 +494,9 @@ class ImageEffnetLite0Finetune(_ClassifierMixin, ClassifierMixin, _TorchEstimato
         self.val_fraction = val_fraction
 
     def _transform(self, training: bool) -> Any:
-        ensure_torchvision_ops()
-        from timm.data import create_transform
-
-        cfg = self.data_config_
-        kw = dict(input_size=cfg["input_size"], interpolation=cfg["interpolation"], mean=cfg["mean"],
-                  std=cfg["std"])
         if training and self.augment:
-            return create_transform(is_training=True, scale=(0.35, 1.0), hflip=0.5, color_jitter=0.2, **kw)
-        return create_transform(is_training=False, crop_pct=cfg["crop_pct"], **kw)
+            return timm_transform(self.data_config_, training=True, scale=(0.35, 1.0), hflip=0.5, color_jitter=0.2)
+        return timm_transform(self.data_config_)              # the same eval transform as zoo.hybrid.CnnFeatures
 
     def _dataset(self, items: Sequence[Any], labels: np.ndarray | None, training: bool) -> _ImageDataset:
         side = int(round(self.image_size / self.data_config_["crop_pct"] * (1.25 if training else 1.0)))
