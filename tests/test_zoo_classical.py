@@ -245,9 +245,10 @@ def test_isolation_forest_finds_planted_outliers() -> None:
     labels = np.r_[np.zeros(len(X)), np.ones(12)]
     est = zoo.create_model("tabular_isolation_forest").fit(Xa)
     assert est.score(Xa, labels) > 0.9
-    pred = est.predict(Xa)
-    assert pred[-12:].mean() >= 0.9 and pred[:-12].mean() < 0.2
-    assert np.array_equal(pred, (est.decision_function(Xa) < 0).astype(int))
+    pred = est.predict(Xa)                                   # scikit-learn: -1 = outlier, +1 = inlier
+    assert set(np.unique(pred)) <= {-1, 1}
+    assert (pred[-12:] == -1).mean() >= 0.9 and (pred[:-12] == -1).mean() < 0.2
+    assert np.array_equal(pred, np.where(est.decision_function(Xa) < 0, -1, 1))
     assert np.allclose(est.anomaly_score(Xa), -est.score_samples(Xa))   # score_samples keeps sklearn's sign
 
 

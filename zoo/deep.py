@@ -5,8 +5,9 @@ Imported lazily by ``zoo.create_model``. Every estimator takes ``epochs``, ``bat
 ``val_fraction`` (a validation split carved from the data given to ``fit``, stratified for classifiers, the
 latest windows for forecasting, used for early stopping). After ``fit``: ``model_`` (the network, kept on the
 CPU between calls), ``history_`` (:class:`zoo.training.TrainHistory`) and ``device_`` (where it trained).
-Anomaly detectors follow the project convention: ``predict`` 1 = anomaly, ``score_samples`` the scikit-learn
-sign (lower = more abnormal, = -reconstruction error), ``anomaly_score`` = reconstruction error.
+Anomaly detectors follow scikit-learn's outlier convention: ``predict`` +1 = inlier, -1 = outlier,
+``score_samples`` lower = more abnormal (= -reconstruction error), ``decision_function < 0`` = outlier;
+``anomaly_score`` = reconstruction error.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils import ClassifierTags, RegressorTags
@@ -31,7 +32,7 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from zoo._compat import ensure_torchvision_ops
-from zoo.classical import _as_texts, _preprocessor, _series, _TabularMixin
+from zoo.classical import _as_texts, _preprocessor, _series, _TabularMixin, anomaly_auc, outlier_labels
 from zoo.images import as_image_list, to_rgb_array
 from zoo.registry import register_model
 from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch, resolve_device, seed_everything
@@ -195,14 +196,13 @@ class _AnomalyMixin:
         return self.score_samples(X) - self.offset_
 
     def predict(self, X: Any) -> np.ndarray:
-        """1 = anomaly (error above the training ``1 - contamination`` quantile), 0 = normal."""
-        return (self._errors(X) > self.threshold_).astype(np.int64)
+        """scikit-learn convention: -1 = outlier (error above the training ``1 - contamination`` quantile),
+        +1 = inlier."""
+        return outlier_labels(self.decision_function(X))
 
     def score(self, X: Any, y: Any) -> float:
-        """ROC AUC of ``anomaly_score`` against labels ``y`` (1/True = anomaly)."""
-        if y is None:
-            raise ValueError("score needs labels y (1 = anomaly, 0 = normal)")
-        return float(roc_auc_score(np.asarray(y).astype(int), self.anomaly_score(X)))
+        """ROC AUC of ``anomaly_score`` against labels ``y`` (1/True = anomaly, any other label normal)."""
+        return anomaly_auc(y, self.anomaly_score(X))
 
 
 def _mlp(sizes: Sequence[int], dropout: float, out: int, act: type[nn.Module] = nn.ReLU) -> nn.Sequential:

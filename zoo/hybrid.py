@@ -35,7 +35,6 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin, TransformerMixin
 from sklearn.ensemble import IsolationForest, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -547,8 +546,8 @@ class TextMiniLMFeaturesClassifier(_HybridClassifier):
 class ImageCnnFeaturesIsolationForest(_FeatureHeadMixin, OutlierMixin, BaseEstimator):
     """Frozen EfficientNet-Lite0 features + isolation forest: unsupervised image anomaly detection.
 
-    Same conventions as ``zoo.classical.TabularIsolationForest``: ``predict`` returns 1 = anomaly, 0 = normal;
-    ``score_samples`` / ``decision_function`` keep scikit-learn's sign (lower = more abnormal,
+    Same conventions as ``zoo.classical.TabularIsolationForest`` (scikit-learn's): ``predict`` returns +1 = inlier,
+    -1 = outlier; ``score_samples`` / ``decision_function`` keep scikit-learn's sign (lower = more abnormal,
     ``decision_function < 0`` = anomaly); ``anomaly_score = -score_samples``; ``score(X, y)`` is the ROC AUC of
     ``anomaly_score`` with y = 1 for anomaly.  ``n_components`` (optional) puts a PCA between features and forest.
     """
@@ -604,17 +603,21 @@ class ImageCnnFeaturesIsolationForest(_FeatureHeadMixin, OutlierMixin, BaseEstim
         return -self.score_samples(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        """1 = anomaly, 0 = normal (unlike sklearn's -1/+1)."""
-        return (self.decision_function(X) < 0).astype(np.int64)
+        """scikit-learn convention: +1 = inlier (normal), -1 = outlier (anomaly)."""
+        from zoo.classical import outlier_labels
+
+        return outlier_labels(self.decision_function(X))
 
     def score(self, X: Any, y: Any) -> float:
-        """ROC AUC of the anomaly score against labels ``y`` (1/True = anomaly)."""
-        if y is None:
-            raise ValueError("score needs labels y (1 = anomaly, 0 = normal)")
-        return float(roc_auc_score(np.asarray(y).astype(int), self.anomaly_score(X)))
+        """ROC AUC of the anomaly score against labels ``y`` (1/True = anomaly, any other label normal)."""
+        from zoo.classical import anomaly_auc
+
+        return anomaly_auc(y, self.anomaly_score(X))
 
     def _head_score(self, F: np.ndarray, y: Any) -> float:
-        return float(roc_auc_score(np.asarray(y).astype(int), -self.pipeline_[1:].score_samples(F)))
+        from zoo.classical import anomaly_auc
+
+        return anomaly_auc(y, -self.pipeline_[1:].score_samples(F))
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
