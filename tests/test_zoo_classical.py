@@ -136,7 +136,7 @@ def test_sklearn_contract(name: str) -> None:
     assert [k for k in vars(clone(est)) if k.endswith("_")] == []
     est = pickle.loads(pickle.dumps(est))                               # run folders store models with joblib
     if name.endswith("isolation_forest") or name.endswith("iforest"):
-        assert set(est.predict(X)) <= {0, 1}
+        assert set(est.predict(X)) <= {-1, 1}                           # scikit-learn: -1 = outlier
     elif name == "ts_lag_gradient_boosting":
         assert est.forecast(5).shape == (5,)
     else:
