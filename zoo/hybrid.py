@@ -598,6 +598,12 @@ class ImageCnnFeaturesIsolationForest(_FeatureHeadMixin, OutlierMixin, BaseEstim
         check_is_fitted(self, "pipeline_")
         return self.pipeline_.decision_function(X)
 
+    @property
+    def offset_(self) -> float:
+        """scikit-learn convention: ``decision_function = score_samples - offset_``."""
+        check_is_fitted(self, "pipeline_")
+        return float(self.pipeline_[-1].offset_)
+
     def anomaly_score(self, X: Any) -> np.ndarray:
         """``-score_samples``: the higher, the more anomalous."""
         return -self.score_samples(X)
