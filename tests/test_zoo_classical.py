@@ -211,7 +211,7 @@ def test_sklearn_contract(name: str) -> None:
     assert [k for k in vars(clone(est)) if k.endswith("_")] == []
     est = pickle.loads(pickle.dumps(est))                               # run folders store models with joblib
     if name.endswith("isolation_forest") or name.endswith("iforest"):
-        assert set(est.predict(X)) <= {0, 1}
+        assert set(est.predict(X)) <= {-1, 1}                           # scikit-learn: -1 = outlier
     elif name == "ts_lag_gradient_boosting":
         assert est.forecast(5).shape == (5,)
     else:
@@ -323,9 +323,10 @@ def test_isolation_forest_finds_planted_outliers() -> None:
     labels = np.r_[np.zeros(len(X)), np.ones(12)]
     est = zoo.create_model("tabular_isolation_forest").fit(Xa)
     assert est.score(Xa, labels) > 0.9
-    pred = est.predict(Xa)
-    assert pred[-12:].mean() >= 0.9 and pred[:-12].mean() < 0.2
-    assert np.array_equal(pred, (est.decision_function(Xa) < 0).astype(int))
+    pred = est.predict(Xa)                                   # scikit-learn: -1 = outlier, +1 = inlier
+    assert set(np.unique(pred)) <= {-1, 1}
+    assert (pred[-12:] == -1).mean() >= 0.9 and (pred[:-12] == -1).mean() < 0.2
+    assert np.array_equal(pred, np.where(est.decision_function(Xa) < 0, -1, 1))
     assert np.allclose(est.anomaly_score(Xa), -est.score_samples(Xa))   # score_samples keeps sklearn's sign
 
 

@@ -169,8 +169,9 @@ def test_tabular_autoencoder_ranks_outliers():
     y = np.r_[np.zeros(100), np.ones(20)]
     assert model.score(X, y) > 0.9
     assert np.allclose(model.score_samples(X), -model.anomaly_score(X))   # sklearn sign: lower = abnormal
-    assert model.predict(normal).mean() == pytest.approx(0.05, abs=0.01)
-    assert model.predict(outliers).mean() > 0.8
+    assert (model.predict(normal) == -1).mean() == pytest.approx(0.05, abs=0.01)   # sklearn: -1 = outlier
+    assert (model.predict(outliers) == -1).mean() > 0.8
+    assert np.array_equal(model.predict(X), np.where(model.decision_function(X) < 0, -1, 1))
 
 
 # ----------------------------------------------------------------------------- images
@@ -214,7 +215,7 @@ def test_conv_autoencoder_ranks_noise_high():
     X = np.concatenate([normal[60:], noise])
     y = np.r_[np.zeros(20), np.ones(10)]
     assert model.score(X, y) > 0.9
-    assert set(np.unique(model.predict(X))) <= {0, 1}
+    assert set(np.unique(model.predict(X))) <= {-1, 1}
 
 
 # ----------------------------------------------------------------------------- text

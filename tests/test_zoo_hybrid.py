@@ -131,8 +131,34 @@ def test_cnn_features_accept_gray_rgb_rgba_float_and_paths(cnn, photos, tmp_path
     assert np.abs(feats[1] - feats[0]).max() > 1e-3                  # gray is replicated, not ignored
     stack = cnn.transform(np.stack([gray, gray]))                     # (N, H, W) uint8 array
     np.testing.assert_allclose(stack[0], feats[1], atol=1e-5)
-    with pytest.raises(ValueError, match="single path"):
-        cnn.transform(str(path))
+    one = cnn.transform(str(path))                                    # a single path is one image
+    assert one.shape == (1, 1280)
+    np.testing.assert_allclose(one[0], feats[2], atol=1e-5)
+
+
+def test_cnn_features_equal_the_backbone_through_timms_eval_transform(cnn, photos):
+    """One preprocessing per backbone: the hybrid's frozen features are the backbone's output on timm's own eval
+    transform (resolved from its pretrained_cfg), the transform the fine-tuned model uses too."""
+    import torch
+    from PIL import Image
+    from timm.data import create_transform, resolve_data_config
+
+    from zoo.deep import ImageEffnetLite0Finetune
+    from zoo.weights import create_timm_backbone
+
+    imgs = [photos["cat"], photos["coffee"][:200, :350], photos["astronaut"][:180]]
+    net = create_timm_backbone(num_classes=0).eval()
+    cfg = resolve_data_config(model=net)
+    cfg["input_size"] = (3, cnn.image_size, cnn.image_size)
+    tf = create_transform(**cfg, is_training=False)
+    with torch.inference_mode():
+        expected = net(torch.stack([tf(Image.fromarray(im)) for im in imgs])).numpy()
+    np.testing.assert_allclose(cnn.transform(imgs), expected, rtol=1e-4, atol=1e-4)
+    deep = ImageEffnetLite0Finetune(image_size=cnn.image_size)
+    deep.data_config_ = {**cfg}
+    for im in imgs:                                    # the fine-tuned model's eval transform is the same one
+        pil = Image.fromarray(im)
+        np.testing.assert_allclose(deep._transform(training=False)(pil), tf(pil), atol=1e-6)
 
 
 def test_cnn_features_pickle_without_network(cnn, photos):
@@ -202,7 +228,7 @@ def test_iforest_flags_images_from_another_source(photos):
     auc = model.score(X_test, y_test)
     assert auc > 0.8, auc
     pred = model.predict(X_test)
-    assert set(np.unique(pred)) <= {0, 1} and pred[10:].mean() > pred[:10].mean()
+    assert set(np.unique(pred)) <= {-1, 1} and (pred[10:] == -1).mean() > (pred[:10] == -1).mean()
     np.testing.assert_allclose(model.anomaly_score(X_test), -model.score_samples(X_test))
     back = pickle.loads(pickle.dumps(model))
     np.testing.assert_allclose(back.score_samples(X_test), model.score_samples(X_test))

@@ -255,6 +255,12 @@ class TabularGradientBoosting(_TabularSupervised):
             return HistGradientBoostingClassifier(class_weight=self.class_weight, **kw)
         return HistGradientBoostingRegressor(**kw)
 
+    @property
+    def n_iter_(self) -> int:
+        """Boosting iterations run (fewer than ``max_iter`` when early stopping ended the fit)."""
+        check_is_fitted(self, "pipeline_")
+        return int(self.pipeline_[-1].n_iter_)
+
 
 class TabularRandomForest(_TabularSupervised):
     """Random forest on imputed + one-hot features; robust baseline for small/medium tabular data."""
@@ -308,6 +314,16 @@ class TabularLinear(_TabularSupervised):
         return Ridge(alpha=self.alpha, random_state=self.random_state)
 
     @property
+    def n_iter_(self) -> int:
+        """Solver iterations of the logistic regression (classification; most classes for multinomial fits).
+        Ridge is solved in closed form: no iterations, so no ``n_iter_`` for the regression task."""
+        check_is_fitted(self, "pipeline_")
+        n_iter = getattr(self.pipeline_[-1], "n_iter_", None)
+        if n_iter is None:
+            raise AttributeError("n_iter_: Ridge (task='regression') is solved in closed form")
+        return int(np.max(n_iter))
+
+    @property
     def coef_(self) -> np.ndarray:
         """Coefficients on the preprocessed (standardised) features."""
         check_is_fitted(self, "pipeline_")
@@ -354,9 +370,10 @@ class TabularDecisionTree(_TabularSupervised):
 class TabularIsolationForest(_TabularMixin, OutlierMixin, BaseEstimator):
     """Isolation forest for unsupervised anomaly detection on tabular data (no or very few anomaly labels).
 
-    ``predict`` returns 1 for anomaly and 0 for normal; ``score_samples`` / ``decision_function`` keep the
-    scikit-learn sign (lower = more abnormal, ``decision_function < 0`` = anomaly); ``anomaly_score`` is the
-    negation (higher = more anomalous); ``score(X, y)`` is ROC AUC of ``anomaly_score`` with y = 1 for anomaly.
+    scikit-learn's outlier convention: ``predict`` returns +1 for inliers and -1 for outliers; ``score_samples`` /
+    ``decision_function``: lower = more abnormal, ``decision_function < 0`` = outlier; ``anomaly_score`` is the
+    negation of ``score_samples`` (higher = more anomalous); ``score(X, y)`` is ROC AUC of ``anomaly_score``
+    with y == 1 (or True) for an anomaly, any other label normal.
     """
 
     def __init__(self, *, n_estimators: int = 200, max_samples: Any = "auto", contamination: Any = "auto",
@@ -388,19 +405,23 @@ class TabularIsolationForest(_TabularMixin, OutlierMixin, BaseEstimator):
         df = self._frame(X)
         return self.pipeline_.decision_function(df)
 
+    @property
+    def offset_(self) -> float:
+        """scikit-learn convention: ``decision_function = score_samples - offset_``."""
+        check_is_fitted(self, "pipeline_")
+        return float(self.pipeline_[-1].offset_)
+
     def anomaly_score(self, X: Any) -> np.ndarray:
         """``-score_samples``: the higher, the more anomalous (what reports usually show)."""
         return -self.score_samples(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        """1 = anomaly, 0 = normal (unlike sklearn's -1/+1)."""
-        return (self.decision_function(X) < 0).astype(np.int64)
+        """scikit-learn convention: +1 = inlier (normal), -1 = outlier (anomaly)."""
+        return outlier_labels(self.decision_function(X))
 
     def score(self, X: Any, y: Any) -> float:
-        """ROC AUC of the anomaly score against labels ``y`` (1/True = anomaly)."""
-        if y is None:
-            raise ValueError("score needs labels y (1 = anomaly, 0 = normal)")
-        return float(roc_auc_score(np.asarray(y).astype(int), self.anomaly_score(X)))
+        """ROC AUC of the anomaly score against labels ``y`` (1/True = anomaly, any other label normal)."""
+        return anomaly_auc(y, self.anomaly_score(X))
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
@@ -408,6 +429,19 @@ class TabularIsolationForest(_TabularMixin, OutlierMixin, BaseEstimator):
         tags.input_tags.categorical = True
         tags.input_tags.string = True
         return tags
+
+
+def outlier_labels(decision: np.ndarray) -> np.ndarray:
+    """scikit-learn's outlier labels from a decision function: -1 where it is below 0 (outlier), else +1."""
+    return np.where(np.asarray(decision) < 0, -1, 1).astype(np.int64)
+
+
+def anomaly_auc(y: Any, anomaly_score: np.ndarray) -> float:
+    """ROC AUC of an anomaly score (higher = more anomalous) against labels ``y``: 1/True = anomaly."""
+    if y is None:
+        raise ValueError("score needs labels y (1 = anomaly, 0 = normal)")
+    truth = (np.asarray(y) == 1).astype(int).ravel()
+    return float(roc_auc_score(truth, anomaly_score))
 
 
 # ----------------------------------------------------------------------------- text
@@ -742,6 +776,8 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
     ``lags`` (int k -> lags 1..k, capped at n // 3) and ``rolling_windows`` use only past values.
     ``difference=True`` models the differenced series y[t] - y[t-1] (for trending series); calendar fields
     (hour, day_of_week, day, day_of_year, month) are used when the sampling step is finer than their period.
+    After ``fit``: ``series_`` holds the training observations the forecasts continue from (as in ``TsGRU``;
+    ``history_`` is only ever a torch model's training curve), ``index_`` their timestamps or None.
     """
 
     def __init__(self, *, lags: int | Sequence[int] = 24, rolling_windows: Sequence[int] = (3, 7, 12),
@@ -803,18 +839,23 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
             learning_rate=self.learning_rate, max_iter=self.max_iter, max_leaf_nodes=self.max_leaf_nodes,
             min_samples_leaf=self.min_samples_leaf, random_state=self.random_state,
         ).fit(design, w[self.max_lookback_:])
-        self.history_ = v
+        self.series_ = v
         self.index_ = ts
         return self
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "history_" in state and "series_" not in state:     # pickled before the rename
+            state["series_"] = state.pop("history_")
+        super().__setstate__(state)
+
     def _future_index(self, steps: int) -> pd.Index:
         if self.index_ is None:
-            return pd.RangeIndex(len(self.history_), len(self.history_) + steps)
+            return pd.RangeIndex(len(self.series_), len(self.series_) + steps)
         return pd.DatetimeIndex([self.index_[-1] + (i + 1) * self.freq_ for i in range(steps)])
 
     def _recursive(self, ts: pd.Index) -> np.ndarray:
         check_is_fitted(self, "model_")
-        w = np.diff(self.history_) if self.difference else self.history_
+        w = np.diff(self.series_) if self.difference else self.series_
         hist = list(w[-self.max_lookback_:])
         with _one_thread():                                   # one-row predictions: threads only cost
             for t in ts:
@@ -823,7 +864,7 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
                     row = np.hstack([row, self._calendar_matrix(pd.DatetimeIndex([t]))])
                 hist.append(float(self.model_.predict(row)[0]))
         out = np.asarray(hist[self.max_lookback_:])
-        return self.history_[-1] + np.cumsum(out) if self.difference else out
+        return self.series_[-1] + np.cumsum(out) if self.difference else out
 
     def forecast(self, steps: int) -> pd.Series:
         """Recursive forecast of the next ``steps`` points after the training data, indexed by future time."""

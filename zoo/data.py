@@ -15,7 +15,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+from zoo.images import IMAGE_SUFFIXES, image_path_column, loops_back
+
 MAX_BAD_IMAGE_SHARE = 0.1  # more unreadable images than this is an error, not a skip
 MIN_PER_CLASS = 2
 
@@ -214,12 +215,7 @@ def _class_folders(root: Path) -> tuple[list[str], list[str]]:
         folder = root / name
         if name.startswith(".") or not folder.is_dir():
             continue
-        try:
-            target = folder.resolve(strict=True)
-        except (OSError, RuntimeError):
-            loops.append(name)
-            continue
-        if top == target or top.is_relative_to(target):
+        if loops_back(folder, top):
             loops.append(name)
         else:
             classes.append(name)
@@ -252,8 +248,10 @@ def _image_csv(path: Path, target: Optional[str], task: str) -> Dataset:
     df, notes = _read_table(path)
     if len(df) == 0:
         raise DataError(f"{path}: has a header but no rows")
-    col = _column(df, None, ("path", "image", "file", "filename"), "image path", path)
     tgt = _column(df, target, ("label", "target", "class"), "target", path)
+    col = image_path_column(df, exclude=[tgt])
+    if col == tgt:
+        raise DataError(f"{path}: needs an image path column besides the target {tgt!r}")
     paths = [(path.parent / str(p)) if not Path(str(p)).is_absolute() else Path(str(p)) for p in df[col]]
     good, good_labels, bad, why = _check_images(paths, list(df[tgt]), str(path))
     notes += [f"skipped {len(bad)} unreadable image(s) ({why})"] if bad else []

@@ -5,8 +5,9 @@ Imported lazily by ``zoo.create_model``. Every estimator takes ``epochs``, ``bat
 ``val_fraction`` (a validation split carved from the data given to ``fit``, stratified for classifiers, the
 latest windows for forecasting, used for early stopping). After ``fit``: ``model_`` (the network, kept on the
 CPU between calls), ``history_`` (:class:`zoo.training.TrainHistory`) and ``device_`` (where it trained).
-Anomaly detectors follow the project convention: ``predict`` 1 = anomaly, ``score_samples`` the scikit-learn
-sign (lower = more abnormal, = -reconstruction error), ``anomaly_score`` = reconstruction error.
+Anomaly detectors follow scikit-learn's outlier convention: ``predict`` +1 = inlier, -1 = outlier,
+``score_samples`` lower = more abnormal (= -reconstruction error), ``decision_function < 0`` = outlier;
+``anomaly_score`` = reconstruction error.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin, RegressorMixin
-from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.utils import ClassifierTags, RegressorTags
@@ -31,11 +32,11 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from zoo._compat import ensure_torchvision_ops
-from zoo.classical import _as_texts, _preprocessor, _series, _TabularMixin
+from zoo.classical import _as_texts, _preprocessor, _series, _TabularMixin, anomaly_auc, outlier_labels
 from zoo.images import as_image_list, to_rgb_array
 from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch, resolve_device, seed_everything
 from zoo.weights import (EFFNET, MINILM, WeightsNotFoundError, create_timm_backbone, hub_online, minilm_dir,
-                         timm_data_config)
+                         timm_data_config, timm_transform)
 
 ensure_torchvision_ops()  # before anything imports timm / transformers (torchvision may lack its compiled ops)
 
@@ -218,14 +219,13 @@ class _AnomalyMixin:
         return self.score_samples(X) - self.offset_
 
     def predict(self, X: Any) -> np.ndarray:
-        """1 = anomaly (error above the training ``1 - contamination`` quantile), 0 = normal."""
-        return (self._errors(X) > self.threshold_).astype(np.int64)
+        """scikit-learn convention: -1 = outlier (error above the training ``1 - contamination`` quantile),
+        +1 = inlier."""
+        return outlier_labels(self.decision_function(X))
 
     def score(self, X: Any, y: Any) -> float:
-        """ROC AUC of ``anomaly_score`` against labels ``y`` (1/True = anomaly)."""
-        if y is None:
-            raise ValueError("score needs labels y (1 = anomaly, 0 = normal)")
-        return float(roc_auc_score(np.asarray(y).astype(int), self.anomaly_score(X)))
+        """ROC AUC of ``anomaly_score`` against labels ``y`` (1/True = anomaly, any other label normal)."""
+        return anomaly_auc(y, self.anomaly_score(X))
 
 
 def _mlp(sizes: Sequence[int], dropout: float, out: int, act: type[nn.Module] = nn.ReLU) -> nn.Sequential:
@@ -500,15 +500,9 @@ class _ImageFinetune(_TorchEstimator):
     weights_path: str | None
 
     def _transform(self, training: bool) -> Any:
-        ensure_torchvision_ops()
-        from timm.data import create_transform
-
-        cfg = self.data_config_
-        kw = dict(input_size=cfg["input_size"], interpolation=cfg["interpolation"], mean=cfg["mean"],
-                  std=cfg["std"])
         if training and self.augment:
-            return create_transform(is_training=True, scale=(0.35, 1.0), hflip=0.5, color_jitter=0.2, **kw)
-        return create_transform(is_training=False, crop_pct=cfg["crop_pct"], **kw)
+            return timm_transform(self.data_config_, training=True, scale=(0.35, 1.0), hflip=0.5, color_jitter=0.2)
+        return timm_transform(self.data_config_)              # the same eval transform as zoo.hybrid.CnnFeatures
 
     def _dataset(self, items: Sequence[Any], labels: np.ndarray | None, training: bool) -> _ImageDataset:
         side = int(round(self.image_size / self.data_config_["crop_pct"] * (1.25 if training else 1.0)))
@@ -915,7 +909,8 @@ class TsGRU(RegressorMixin, _TorchEstimator):
     Same API as ``TsLagGradientBoosting``: ``fit(X_timestamps_or_None, y)`` or ``fit(series)``,
     ``forecast(steps)`` (pd.Series indexed by future time), ``predict(X)`` (future timestamps or an int number
     of steps), ``score`` = R² over that horizon. The series is standardised (and differenced when
-    ``difference=True``); the fitted values are in ``series_`` (``history_`` is the training history here).
+    ``difference=True``); the training observations are in ``series_`` (as in ``TsLagGradientBoosting``) and
+    ``history_`` is the training curve, as for every torch model.
     Patience is long on purpose: one-step validation loss flattens at the noise level well before the
     recursive multi-step forecasts stop improving.
     """

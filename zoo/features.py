@@ -19,6 +19,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
+from zoo.images import as_image_list  # the one image-list rule (re-exported: part of this module's API)
+
 __all__ = ["FEATURE_GROUPS", "HandcraftedImageFeatures", "as_image_list", "extract_features", "feature_names"]
 
 FEATURE_GROUPS: tuple[str, ...] = ("color", "lbp", "glcm", "edges", "hog", "shape")
@@ -29,18 +31,6 @@ _GLCM_LEVELS = 32
 _EDGE_BINS = 8
 _SHAPE_NAMES = ("otsu_threshold", "foreground_fraction", "n_regions", "area_fraction", "eccentricity",
                 "solidity", "extent", "orientation", "compactness", "axis_ratio", "centroid_row", "centroid_col")
-
-
-def as_image_list(X: Any) -> list[Any]:
-    """Images as a list: (N,H,W,C) or (N,H,W) arrays, or a sequence of arrays / file paths."""
-    if isinstance(X, np.ndarray) and X.dtype != object:
-        if X.ndim not in (3, 4):
-            raise ValueError(f"expected (N,H,W) or (N,H,W,C) images, got an array of shape {X.shape}; "
-                             "wrap a single image in a list")
-        return list(X)
-    if isinstance(X, (str, os.PathLike)):
-        raise ValueError("expected a sequence of images or paths, got a single path")
-    return list(X)
 
 
 def _prepare(img: Any, size: int) -> np.ndarray:

@@ -25,7 +25,6 @@ Reading importance over the classical head's inputs (the 1280 / 384 feature dime
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -36,11 +35,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin, RegressorMixin, TransformerMixin
 from sklearn.ensemble import HistGradientBoostingRegressor, IsolationForest, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from zoo.images import as_image_list
 
 __all__ = [
     "CnnFeatures",
@@ -54,7 +53,6 @@ __all__ = [
 ]
 
 _EFFNET = "tf_efficientnet_lite0"
-_RESIZE_MODES = ("center_crop", "squash")
 _HEADS = ("logistic", "random_forest")
 
 # Loaded networks shared by every extractor in the process (clones, CV folds, several models): loading
@@ -88,57 +86,6 @@ def _resolve_device(device: str | None) -> str:
     from zoo.devices import pick_device
 
     return pick_device(device).device
-
-
-# ----------------------------------------------------------------------------- image preprocessing
-
-def _as_images(X: Any) -> Sequence[Any]:
-    """Images as an indexable sequence: (N,H,W[,C]) array, or a sequence of arrays / file paths."""
-    from zoo.images import as_image_list
-
-    if isinstance(X, (str, os.PathLike)):
-        raise ValueError("expected a sequence of images or paths, got a single path; wrap it in a list")
-    if isinstance(X, np.ndarray) and X.dtype != object and X.ndim not in (3, 4):
-        raise ValueError(f"expected (N,H,W) or (N,H,W,C) images, got an array of shape {X.shape}; "
-                         "wrap a single image in a list")
-    if isinstance(X, np.ndarray) and X.dtype == object:
-        return list(X)
-    return as_image_list(X)
-
-
-def _pil_resample(interpolation: str) -> int:
-    from PIL import Image
-
-    return {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
-            "nearest": Image.Resampling.NEAREST, "lanczos": Image.Resampling.LANCZOS,
-            "box": Image.Resampling.BOX, "hamming": Image.Resampling.HAMMING}.get(
-        str(interpolation), Image.Resampling.BICUBIC)
-
-
-def _prepare_image(item: Any, size: int, crop_pct: float, resample: int, mode: str) -> np.ndarray:
-    """One image (path or array, gray/RGB/RGBA, any dtype) -> (size, size, 3) uint8, as timm's eval transform.
-
-    ``center_crop``: resize the shorter side to ``floor(size / crop_pct)`` then centre-crop ``size`` (timm /
-    torchvision ``Resize`` + ``CenterCrop`` arithmetic); ``squash``: resize to ``size x size`` (aspect ignored,
-    nothing cut off).
-    """
-    from PIL import Image
-
-    from zoo.images import to_rgb_array
-
-    img = Image.fromarray(to_rgb_array(item))
-    w, h = img.size
-    if mode == "squash":
-        return np.asarray(img.resize((size, size), resample) if (w, h) != (size, size) else img)
-    scale = max(size, math.floor(size / crop_pct))
-    if w <= h:
-        new_w, new_h = scale, int(scale * h / w)
-    else:
-        new_w, new_h = int(scale * w / h), scale
-    if (new_w, new_h) != (w, h):
-        img = img.resize((new_w, new_h), resample)
-    left, top = int(round((new_w - size) / 2.0)), int(round((new_h - size) / 2.0))
-    return np.asarray(img.crop((left, top, left + size, top + size)))
 
 
 # ----------------------------------------------------------------------------- transformers
@@ -198,49 +145,60 @@ class CnnFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any = None, y: Any = None) -> CnnFeatures:
         """Load the pretrained network and resolve its data config; ``X`` / ``y`` are ignored (nothing learnt)."""
-        if self.resize_mode not in _RESIZE_MODES:
-            raise ValueError(f"resize_mode must be one of {_RESIZE_MODES}, got {self.resize_mode!r}")
+        from zoo.weights import RESIZE_MODES, timm_data_config, timm_transform
+
+        if self.resize_mode not in RESIZE_MODES:
+            raise ValueError(f"resize_mode must be one of {RESIZE_MODES}, got {self.resize_mode!r}")
         if int(self.image_size) < 32:
             raise ValueError(f"image_size must be >= 32, got {self.image_size!r}")
-        from zoo.weights import timm_data_config
 
         self.device_ = _resolve_device(self.device)
         self._net = self._load(self.device_)
         size = int(self.image_size)
         cfg = timm_data_config(self._net, input_size=(3, size, size))
         self.data_config_ = {k: (tuple(v) if isinstance(v, (list, tuple)) else v) for k, v in cfg.items()}
+        self._tf = timm_transform(self.data_config_, resize_mode=self.resize_mode)
         self.n_features_out_ = int(self._net.num_features)
         return self
 
     # -- inference ----------------------------------------------------------------------------------------
-    def _batches(self, images: Sequence[Any]) -> Iterator[np.ndarray]:
-        cfg = self.data_config_
-        size = int(self.image_size)
-        resample = _pil_resample(cfg.get("interpolation", "bicubic"))
-        crop_pct = float(cfg.get("crop_pct") or 1.0)
+    def _preprocess(self) -> Any:
+        """timm's eval transform for the backbone's data config (``zoo.weights.timm_transform``, shared with the
+        fine-tuned model): PIL image -> normalised float tensor (3, size, size)."""
+        tf = self.__dict__.get("_tf")
+        if tf is None:                         # after unpickling
+            from zoo.weights import timm_transform
+
+            tf = self._tf = timm_transform(self.data_config_, resize_mode=self.resize_mode)
+        return tf
+
+    def _batches(self, images: Sequence[Any]) -> Iterator[Any]:
+        import torch
+        from PIL import Image
+
+        from zoo.images import to_rgb_array
+
+        tf = self._preprocess()
         step = max(1, int(self.batch_size))
         for start in range(0, len(images), step):
-            yield np.stack([_prepare_image(images[i], size, crop_pct, resample, self.resize_mode)
-                            for i in range(start, min(start + step, len(images)))])
+            yield torch.stack([tf(Image.fromarray(to_rgb_array(images[i])))
+                               for i in range(start, min(start + step, len(images)))])
 
     def transform(self, X: Any) -> np.ndarray:
         """Images ((N,H,W[,C]) array or list of arrays / paths) -> float32 features ``(N, n_features_out_)``."""
         check_is_fitted(self, "data_config_")
         import torch
 
-        images = _as_images(X)
+        images = as_image_list(X)
         net = self._network()
         device = torch.device(self.device_)
-        mean = torch.tensor(self.data_config_["mean"], dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255
-        std = torch.tensor(self.data_config_["std"], dtype=torch.float32, device=device).view(1, 3, 1, 1) * 255
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         out = np.empty((len(images), self.n_features_out_), dtype=np.float32)
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
         done = 0
         with torch.inference_mode(), autocast, _progress(len(images), "CNN features", self.verbose) as bar:
             for batch in self._batches(images):
-                x = torch.from_numpy(batch).to(device, non_blocking=True).permute(0, 3, 1, 2)
-                x = ((x.float() - mean) / std).contiguous(memory_format=fmt)
+                x = batch.to(device, non_blocking=True).contiguous(memory_format=fmt)
                 feats = net(x)
                 out[done:done + len(batch)] = feats.float().cpu().numpy()
                 done += len(batch)
@@ -255,6 +213,7 @@ class CnnFeatures(TransformerMixin, BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
         state.pop("_net", None)                # the network stays out of pickles; reloaded on demand
+        state.pop("_tf", None)                 # rebuilt from data_config_
         return state
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
@@ -593,8 +552,8 @@ class TextMiniLMFeaturesClassifier(_HybridClassifier):
 class ImageCnnFeaturesIsolationForest(_FeatureHeadMixin, OutlierMixin, BaseEstimator):
     """Frozen EfficientNet-Lite0 features + isolation forest: unsupervised image anomaly detection.
 
-    Same conventions as ``zoo.classical.TabularIsolationForest``: ``predict`` returns 1 = anomaly, 0 = normal;
-    ``score_samples`` / ``decision_function`` keep scikit-learn's sign (lower = more abnormal,
+    Same conventions as ``zoo.classical.TabularIsolationForest`` (scikit-learn's): ``predict`` returns +1 = inlier,
+    -1 = outlier; ``score_samples`` / ``decision_function`` keep scikit-learn's sign (lower = more abnormal,
     ``decision_function < 0`` = anomaly); ``anomaly_score = -score_samples``; ``score(X, y)`` is the ROC AUC of
     ``anomaly_score`` with y = 1 for anomaly.  ``n_components`` (optional) puts a PCA between features and forest.
     """
@@ -645,22 +604,32 @@ class ImageCnnFeaturesIsolationForest(_FeatureHeadMixin, OutlierMixin, BaseEstim
         check_is_fitted(self, "pipeline_")
         return self.pipeline_.decision_function(X)
 
+    @property
+    def offset_(self) -> float:
+        """scikit-learn convention: ``decision_function = score_samples - offset_``."""
+        check_is_fitted(self, "pipeline_")
+        return float(self.pipeline_[-1].offset_)
+
     def anomaly_score(self, X: Any) -> np.ndarray:
         """``-score_samples``: the higher, the more anomalous."""
         return -self.score_samples(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        """1 = anomaly, 0 = normal (unlike sklearn's -1/+1)."""
-        return (self.decision_function(X) < 0).astype(np.int64)
+        """scikit-learn convention: +1 = inlier (normal), -1 = outlier (anomaly)."""
+        from zoo.classical import outlier_labels
+
+        return outlier_labels(self.decision_function(X))
 
     def score(self, X: Any, y: Any) -> float:
-        """ROC AUC of the anomaly score against labels ``y`` (1/True = anomaly)."""
-        if y is None:
-            raise ValueError("score needs labels y (1 = anomaly, 0 = normal)")
-        return float(roc_auc_score(np.asarray(y).astype(int), self.anomaly_score(X)))
+        """ROC AUC of the anomaly score against labels ``y`` (1/True = anomaly, any other label normal)."""
+        from zoo.classical import anomaly_auc
+
+        return anomaly_auc(y, self.anomaly_score(X))
 
     def _head_score(self, F: np.ndarray, y: Any) -> float:
-        return float(roc_auc_score(np.asarray(y).astype(int), -self.pipeline_[1:].score_samples(F)))
+        from zoo.classical import anomaly_auc
+
+        return anomaly_auc(y, -self.pipeline_[1:].score_samples(F))
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()

@@ -34,7 +34,7 @@ def evaluate(model: Any, test: Dataset, task: str) -> dict[str, Any]:
                "horizon": n}
     elif task == "anomaly_detection":
         scores, seconds = _timed(model.score_samples, test.X)
-        flagged = np.asarray(model.predict(test.X))
+        flagged = (np.asarray(model.predict(test.X)) == -1).astype(int)   # scikit-learn: -1 = outlier
         out = {"flagged_share": float(flagged.mean()), "n_test": n}
         if test.y is not None and len(set(test.y.tolist())) == 2:
             values, counts = np.unique(test.y, return_counts=True)

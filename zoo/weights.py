@@ -33,6 +33,7 @@ __all__ = [
     "efficientnet_lite0_file",
     "create_timm_backbone",
     "timm_data_config",
+    "timm_transform",
     "minilm_dir",
 ]
 
@@ -207,6 +208,35 @@ def timm_data_config(model: Any, **overrides: Any) -> dict[str, Any]:
     from timm.data import resolve_model_data_config
 
     return resolve_model_data_config(model, args=overrides or None)
+
+
+RESIZE_MODES = ("center_crop", "squash")
+
+
+def timm_transform(data_config: dict[str, Any], *, training: bool = False, resize_mode: str = "center_crop",
+                   **augment: Any) -> Any:
+    """timm's ``create_transform`` for a resolved data config (``timm_data_config``): PIL image -> normalised
+    float tensor (3, H, W). The one preprocessing of a timm backbone in the zoo (hybrid features and fine-tuning).
+
+    Eval: ``resize_mode="center_crop"`` is timm's eval transform (resize the shorter side to
+    ``size / crop_pct``, centre crop); ``"squash"`` resizes the whole image to ``size x size`` (aspect ignored).
+    ``training=True``: timm's training transform with ``augment`` (scale, hflip, color_jitter, ...).
+    """
+    from ._compat import ensure_torchvision_ops
+
+    ensure_torchvision_ops()
+    from timm.data import create_transform
+
+    kw = dict(input_size=tuple(data_config["input_size"]), interpolation=data_config.get("interpolation", "bicubic"),
+              mean=tuple(data_config["mean"]), std=tuple(data_config["std"]))
+    if training:
+        return create_transform(is_training=True, **augment, **kw)
+    if resize_mode == "squash":
+        return create_transform(is_training=False, crop_pct=1.0, crop_mode="squash", **kw)
+    if resize_mode != "center_crop":
+        raise ValueError(f"resize_mode must be one of {RESIZE_MODES}, got {resize_mode!r}")
+    return create_transform(is_training=False, crop_pct=data_config.get("crop_pct") or 1.0, crop_mode="center",
+                            **kw)
 
 
 def minilm_dir(weights_path: str | os.PathLike[str] | None = None) -> Path | str:

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Optional
 
 from advisor.deciding.schema import ProjectDescriptor
+from zoo.images import IMAGE_SUFFIXES, loops_back
 
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 _TARGET_NAMES = ("target", "label", "class", "y", "value")
 
 
@@ -30,23 +30,14 @@ def resolve_data_path(desc: ProjectDescriptor, descriptor_file: Optional[Path],
     return desc.model_copy(update={"data": desc.data.model_copy(update={"path": str(path)})})
 
 
-def _loops_back(folder: Path, top: Path) -> bool:
-    """A symlinked class folder that resolves to the data folder or above it (its images would count twice)."""
-    try:
-        target = folder.resolve(strict=True)
-    except (OSError, RuntimeError):
-        return True
-    return top == target or top.is_relative_to(target)
-
-
 def _count_folder(root: Path) -> tuple[int, int]:
     top = root.resolve()
     classes = [d for d in sorted(os.listdir(root))
-               if (root / d).is_dir() and not d.startswith(".") and not _loops_back(root / d, top)]
+               if (root / d).is_dir() and not d.startswith(".") and not loops_back(root / d, top)]
     total = 0
     for cls in classes:
         for _, _, files in os.walk(root / cls, followlinks=False):
-            total += sum(Path(f).suffix.lower() in _IMAGE_SUFFIXES for f in files)
+            total += sum(Path(f).suffix.lower() in IMAGE_SUFFIXES for f in files)
     return total, len(classes)
 
 

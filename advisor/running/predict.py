@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+from zoo.images import IMAGE_SUFFIXES, image_path_column
 
 
 def _plain(value: Any) -> Any:
@@ -23,7 +23,8 @@ def _inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
         elif source.suffix.lower() == ".csv":
             import pandas as pd
             df = pd.read_csv(source)
-            paths = [str(source.parent / p) for p in df[df.columns[0]]]
+            col = image_path_column(df, exclude=[meta["target"]] if meta.get("target") else ())
+            paths = [str(p if Path(str(p)).is_absolute() else source.parent / str(p)) for p in df[col]]
         else:
             paths = [str(source)]
         if not paths:
