@@ -130,3 +130,11 @@ def test_there_is_one_atomic_writer_in_the_project():
                  for p in sorted((ROOT / folder).rglob("*.py"))
                  if p != ROOT / "zoo" / "io.py" and pattern.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+def test_progress_bar_helper_says_what_it_returns():
+    """tqdm's `disable`: hidden (True) without progress, left to tqdm (None, hides off a terminal) with it."""
+    from zoo import training
+
+    assert not hasattr(training, "_show_bars")           # the old name returned the opposite of what it said
+    assert training._bars_disabled(False) is True and training._bars_disabled(True) is None

@@ -154,7 +154,7 @@ def _len(loader: Any) -> int | None:
         return None
 
 
-def _show_bars(progress: bool) -> bool | None:
+def _bars_disabled(progress: bool) -> bool | None:
     """tqdm ``disable``: True hides the bars; None lets tqdm hide them when stderr is not a terminal."""
     return True if not progress else None
 
@@ -510,7 +510,7 @@ class _Training:
 
     # --- one epoch
 
-    def train_steps(self, epoch: int, bars: bool | None) -> tuple[float, bool]:
+    def train_steps(self, epoch: int, hide_bars: bool | None) -> tuple[float, bool]:
         """One pass over the training loader: the mean training loss, and whether time ran out in it."""
         sampler = getattr(self.train_loader, "sampler", None)
         if hasattr(sampler, "set_epoch"):
@@ -518,7 +518,7 @@ class _Training:
         self.net.train()
         dev, loss_sum, count = self.where.device, 0.0, 0
         out_of_time = False
-        for batch in tqdm(self.train_loader, total=self.n_batches, desc=f"epoch {epoch}", disable=bars,
+        for batch in tqdm(self.train_loader, total=self.n_batches, desc=f"epoch {epoch}", disable=hide_bars,
                           leave=False, file=sys.stderr):
             t_batch = time.perf_counter()
             x, y = _to_device(_split_batch(batch), dev, self.channels_last)
@@ -558,13 +558,13 @@ class _Training:
         self.budget.val_seconds = time.perf_counter() - t_val
         return val_loss, val_metric
 
-    def run_epoch(self, epoch: int, bars: bool | None) -> bool:
+    def run_epoch(self, epoch: int, hide_bars: bool | None) -> bool:
         """Train, validate, record and checkpoint one epoch; True when training must stop after it."""
         hist, t_epoch = self.hist, time.perf_counter()
         if epoch > 1 and self._agreed(self.budget.late(t_epoch)):
             hist.stop_reason = "time_budget"
             return True
-        train_loss, out_of_time = self.train_steps(epoch, bars)
+        train_loss, out_of_time = self.train_steps(epoch, hide_bars)
         val_loss, val_metric = self.validate()
         hist.train_loss.append(train_loss)
         hist.val_loss.append(val_loss)
@@ -646,13 +646,13 @@ def fit_torch(model: nn.Module, train_loader: Iterable[Any], val_loader: Iterabl
                     on_epoch_end=on_epoch_end, progress=progress, state_path=state_path,
                     ckpt=Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None, start=start,
                     budget=TimeBudget.for_validation(val_loader))
-    bars = _show_bars(progress)
+    hide_bars = _bars_disabled(progress)
     first = run.resume(session)
     run.budget.begin(start, time_budget_s, run.spent_before)
     epoch_bar = tqdm(range(first, epochs + 1), desc="epochs", initial=first - 1, total=epochs,
-                     disable=bars, leave=False, file=sys.stderr)
+                     disable=hide_bars, leave=False, file=sys.stderr)
     for epoch in epoch_bar:
-        if run.run_epoch(epoch, bars):
+        if run.run_epoch(epoch, hide_bars):
             break
     epoch_bar.close()
     return run.finish()
@@ -671,7 +671,7 @@ def predict_torch(model: nn.Module, loader: Iterable[Any], device: DeviceLike = 
     model.eval()
     outs = []
     with torch.no_grad(), _autocast(dev):
-        for batch in tqdm(loader, total=_len(loader), desc="predict", disable=_show_bars(progress), delay=1.0,
+        for batch in tqdm(loader, total=_len(loader), desc="predict", disable=_bars_disabled(progress), delay=1.0,
                           leave=False, file=sys.stderr):
             x, _ = _split_batch(batch)
             outs.append(_call(model, _to_device(x, dev, channels_last)).float().cpu().numpy())
