@@ -157,13 +157,7 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     task, modality = desc.task.value, desc.data.modality.value
     info = check_model_serves(name, modality, task)
 
-    data = zoo.load_dataset(desc.data.path, modality, task=task, target=desc.data.target,
-                            text_column=desc.data.text_column)
-    for note in data.notes:
-        echo(f"data: {note}")
-    train, test = zoo.split_dataset(data, task, seed=seed)
-    echo(f"data: {len(data):,} items from {data.source}; train {len(train):,}, held-out test {len(test):,}"
-         + (f"; {len(data.classes)} classes" if task == "classification" else ""))
+    data, train, test = _load_and_split(desc, task, modality, seed, echo)
 
     budget = time_budget_minutes or desc.resources.time_budget_minutes
     estimator = build_estimator(name, task, device=device, time_budget_s=budget * 60 if budget else None,
@@ -175,13 +169,7 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
         echo("device: cpu (scikit-learn model; no accelerator needed)")
     folder = checkpoint_dir_for(out)
     fingerprint = _fingerprint(desc, name, estimator, seed) if info.family == "deep" else None
-    ddp = distributed.active()
-    if ddp:
-        if info.family != "deep":
-            raise TrainError(f"torchrun data-parallel training is for deep models; '{name}' is {info.family} "
-                             "(train it with one process)")
-        distributed.init(zoo.pick_device(device).device)
-        echo(f"distributed: rank {distributed.world()[0]} of {distributed.world()[1]} ({distributed.backend()})")
+    ddp = _join_processes(info.family, name, device, echo)
     if distributed.is_main():
         _prepare_checkpoints(folder, fingerprint, fresh, echo)
     if ddp:
@@ -213,6 +201,35 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     _write_run(out, estimator, name, desc, rec, metrics, data.classes, modality, explanation)
     shutil.rmtree(folder, ignore_errors=True)
     return metrics
+
+
+def _load_and_split(desc: ProjectDescriptor, task: str, modality: str, seed: int,
+                    echo: Callable[[str], None]) -> tuple[Any, Any, Any]:
+    """The data, and its train / held-out test split (the test part is only scored, once, at the end)."""
+    import zoo
+
+    data = zoo.load_dataset(desc.data.path, modality, task=task, target=desc.data.target,
+                            text_column=desc.data.text_column)
+    for note in data.notes:
+        echo(f"data: {note}")
+    train, test = zoo.split_dataset(data, task, seed=seed)
+    echo(f"data: {len(data):,} items from {data.source}; train {len(train):,}, held-out test {len(test):,}"
+         + (f"; {len(data.classes)} classes" if task == "classification" else ""))
+    return data, train, test
+
+
+def _join_processes(family: str, name: str, device: Optional[str], echo: Callable[[str], None]) -> bool:
+    """Under torchrun, join the process group (deep models only); False when this is a single process."""
+    import zoo
+
+    if not distributed.active():
+        return False
+    if family != "deep":
+        raise TrainError(f"torchrun data-parallel training is for deep models; '{name}' is {family} "
+                         "(train it with one process)")
+    distributed.init(zoo.pick_device(device).device)
+    echo(f"distributed: rank {distributed.world()[0]} of {distributed.world()[1]} ({distributed.backend()})")
+    return True
 
 
 def _explain(estimator: Any, name: str, family: str, test: Any, task: str, seed: int,
