@@ -30,7 +30,9 @@ CSV = str(EXAMPLES / "data" / "breast_cancer.csv")
 # `advisor train` for real, with every item of the deep model's datasets delayed so that an epoch of the
 # tabular MLP takes about a second: long enough to land a SIGINT in the middle of one.
 SLOW_TRAIN = """
-import sys, time
+import signal, sys, time
+# Ctrl-C as a terminal delivers it, even when this test runs as a background job (where SIGINT starts ignored).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from torch.utils.data import Dataset
 import zoo.deep as deep
 
