@@ -164,14 +164,21 @@ def _launch_torchrun(desc: Any, rec: Any, descriptor: str, nproc: int, **opts: A
 @click.option("--report", "report", is_flag=True, help="Also write RUN_DIR/report.html and print its path.")
 @click.option("--fresh", is_flag=True,
               help="Ignore the checkpoint of an interrupted run of this RUN_DIR and start over.")
+@click.option("--rules-only", is_flag=True,
+              help="Train the rules' pick as it is: no probe across families, no cross-validated choice.")
 @click.option("--launcher", type=click.Choice(["none", "torchrun"]), default="none", show_default=True,
               help="torchrun: data-parallel training of a deep model (PyTorch DDP) in --nproc processes.")
 @click.option("--nproc", type=click.IntRange(1), default=2, show_default=True,
               help="Processes for --launcher torchrun (one per GPU; gloo on CPU).")
 def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: Optional[str],
               model_name: Optional[str], time_budget: Optional[float], seed: int, quiet: bool,
-              report: bool, fresh: bool, launcher: str, nproc: int) -> None:
-    """Train the recommended model on the data, evaluate on a held-out split, save a run folder.
+              report: bool, fresh: bool, rules_only: bool, launcher: str, nproc: int) -> None:
+    """Train the advisor's pick on the data, evaluate on a held-out split, save a run folder.
+
+    The rules propose; a measurement on the training split settles: a quick probe of the rules' top approaches
+    on a subsample (about 15 % of the time budget), then every catalogue model of the winning family
+    cross-validated and the best one's settings lightly searched. The held-out split is scored once, at the
+    end. --model NAME or --rules-only skip the measurement.
 
     The run folder is built aside and renamed into place: it holds a complete run or is left as it was.
     Interrupted (Ctrl-C, exit 130)? A deep model's state after its last complete epoch stays in the hidden
@@ -201,7 +208,7 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     try:
         metrics = train_run(desc, rec, out=run_dir, model_name=model_name, device=device,
                             time_budget_minutes=time_budget, seed=seed, quiet=quiet or not main, fresh=fresh,
-                            echo=say)
+                            select=not rules_only, echo=say)
     except TrainInterrupted as exc:
         click.echo(f"\nadvisor: interrupted: {exc}", err=True)
         sys.exit(130)

@@ -74,6 +74,51 @@ class RocCurve(Record):
     positive: Label = Field(default=None, description="The class counted as positive.")
 
 
+class LeaderboardRow(Record):
+    """One measured candidate: a model (and settings) cross-validated on the training split."""
+
+    model: str = Field(description="Zoo model name.")
+    family: Family = Field(description="The model's family.")
+    stage: Literal["probe", "candidate", "tuned"] = Field(
+        description="probe: across families on a subsample; candidate: inside the family; tuned: a searched setting.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Settings other than the catalogue defaults.")
+    mean: Optional[float] = Field(default=None, description="Mean fold score (higher is better); None: not scored.")
+    std: Optional[float] = Field(default=None, description="Spread of the fold scores (standard deviation).")
+    scores: list[float] = Field(default_factory=list, description="The fold scores, in fold order.")
+    folds: int = Field(default=0, description="Folds scored.")
+    seconds: float = Field(default=0.0, description="Wall seconds of all its fits and scores.")
+    readable: bool = Field(default=False, description="A person can read the fitted model itself.")
+    error: Optional[str] = Field(default=None, description="Why it could not be fitted, if so.")
+    stopped: Optional[str] = Field(default=None, description="Why fewer folds ran than planned, if so.")
+
+
+class BaselineScore(Record):
+    """The reference a candidate must beat, scored on the same folds."""
+
+    name: str = Field(description="majority class | training mean | seasonal naive ...")
+    mean: Optional[float] = Field(default=None, description="Mean fold score.")
+    std: Optional[float] = Field(default=None, description="Spread of the fold scores.")
+    folds: int = Field(default=0, description="Folds scored.")
+
+
+class Selection(Record):
+    """How the trained model was chosen: the probe across families and the leaderboard inside one."""
+
+    model: str = Field(description="The model chosen.")
+    family: Family = Field(description="Its family.")
+    params: dict[str, Any] = Field(default_factory=dict, description="Settings adopted from the search.")
+    metric: str = Field(description="What was maximised (macro_f1, r2, neg_mase).")
+    folds: str = Field(default="", description="How the training split was cut into folds.")
+    seconds: float = Field(default=0.0, description="Wall seconds of the whole measurement.")
+    probe_seconds: float = Field(default=0.0, description="Wall seconds of the probe across families.")
+    rules_model: Optional[str] = Field(default=None, description="The model the rules alone picked.")
+    readability_price: Optional[float] = Field(
+        default=None, description="interpretability required: best model overall minus best readable model.")
+    baseline: Optional[BaselineScore] = Field(default=None, description="The baseline on the same folds.")
+    leaderboard: list[LeaderboardRow] = Field(default_factory=list, description="Candidates inside the family.")
+    probe: list[LeaderboardRow] = Field(default_factory=list, description="The probe across families.")
+
+
 class RunMetrics(Record):
     """metrics.json: what was trained, on what, how long it took, and the held-out scores of its task
     (zoo.metrics.evaluate); the task's metrics are present, the others absent."""
@@ -94,6 +139,7 @@ class RunMetrics(Record):
     resumed_after_epoch: Optional[int] = Field(
         default=None, description="Last epoch restored from an interrupted run's checkpoint, if resumed.")
     processes: int = Field(default=1, description="Training processes (torchrun data parallel: more than 1).")
+    selection: Optional[Selection] = Field(default=None, description="How the model was chosen, measured.")
     model_size_bytes: Optional[int] = Field(default=None, description="Size of model.joblib.")
     inference_ms_per_item: Optional[float] = Field(default=None, description="Held-out prediction time per item.")
     # classification

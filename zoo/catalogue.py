@@ -86,6 +86,9 @@ class Entry:
     defaults: Mapping[str, Any] = field(default_factory=dict)
     pretrained: Optional[str] = None      # key into PRETRAINED
     own_cfg: Optional[Mapping[str, Any]] = None   # a run-time registered model's pretrained_cfg
+    readable: bool = False                # a person can read the fitted model itself (weights by name, rules)
+    search: Mapping[str, Mapping[str, tuple[Any, ...]]] = field(default_factory=dict)  # task|"*" -> param -> values
+    max_rows: Optional[int] = None        # beyond this many training rows the model is too slow to be a candidate
 
     @property
     def modality(self) -> str:
@@ -107,13 +110,19 @@ class Entry:
     def serves(self, modality: str, task: str) -> bool:
         return modality in self.modalities and task in self.tasks
 
+    def search_space(self, task: str) -> dict[str, tuple[Any, ...]]:
+        """The light hyper-parameter search for ``task``: parameter -> values to try (defaults included)."""
+        return {**dict(self.search.get("*", {})), **dict(self.search.get(task, {}))}
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-friendly dict."""
         cfg = self.pretrained_cfg
         return {"name": self.name, "family": self.family, "architecture": self.architecture,
                 "modality": self.modality, "modalities": list(self.modalities), "tasks": list(self.tasks),
                 "entry_point": self.entry_point, "module": self.module, "defaults": dict(self.defaults),
-                "description": self.description, "pretrained_cfg": None if cfg is None else dict(cfg)}
+                "description": self.description, "pretrained_cfg": None if cfg is None else dict(cfg),
+                "readable": self.readable, "max_rows": self.max_rows,
+                "search": {t: {k: list(v) for k, v in sp.items()} for t, sp in self.search.items()}}
 
 
 _SUPERVISED = ("classification", "regression")
@@ -123,10 +132,26 @@ _C, _H, _D = "zoo.classical", "zoo.hybrid", "zoo.deep"
 
 def _e(name: str, family: str, architecture: str, modalities: Iterable[str], tasks: Iterable[str],
        entry_point: str, description: str, defaults: Optional[Mapping[str, Any]] = None,
-       pretrained: Optional[str] = None) -> Entry:
+       pretrained: Optional[str] = None, readable: bool = False,
+       search: Optional[Mapping[str, Mapping[str, tuple[Any, ...]]]] = None, max_rows: Optional[int] = None) -> Entry:
     return Entry(name=name, family=family, architecture=architecture, modalities=tuple(modalities),
                  tasks=tuple(tasks), entry_point=entry_point, description=description,
-                 defaults=MappingProxyType(dict(defaults or {})), pretrained=pretrained)
+                 defaults=MappingProxyType(dict(defaults or {})), pretrained=pretrained, readable=readable,
+                 search=MappingProxyType({t: MappingProxyType(dict(sp)) for t, sp in (search or {}).items()}),
+                 max_rows=max_rows)
+
+
+# Light searches (tried after a model wins its family's cross-validation; the default is always among them).
+_CLF, _REG = "classification", "regression"
+_BOOSTING = {"*": {"learning_rate": (0.03, 0.1, 0.3), "max_leaf_nodes": (7, 15, 31, 63),
+                   "min_samples_leaf": (5, 20, 50), "l2_regularization": (0.0, 1.0), "max_iter": (100, 300)}}
+_FOREST = {"*": {"min_samples_leaf": (1, 2, 5), "max_features": (None, 0.5, 1.0)}}
+_LINEAR = {_CLF: {"C": (0.01, 0.1, 1.0, 10.0, 100.0), "class_weight": (None, "balanced")},
+           _REG: {"alpha": (0.1, 1.0, 10.0, 100.0)}}
+_TREE = {"*": {"max_depth": (2, 3, 4, 5, 6, 8), "min_samples_leaf": (1, 5, 20)}}
+_SVM = {"*": {"C": (0.1, 1.0, 10.0, 100.0), "gamma": ("scale", 0.01, 0.1)}}
+_TFIDF = {_CLF: {"C": (1.0, 10.0, 100.0), "class_weight": (None, "balanced")}}
+_HEAD_C = {_CLF: {"C": (0.1, 1.0, 10.0)}}
 
 
 # Order matters: for one (family, architecture, modality, task) the first entry serving it is the pick.
@@ -134,25 +159,46 @@ CATALOGUE: tuple[Entry, ...] = (
     # ------------------------------------------------------------------ classical
     _e("tabular_gradient_boosting", "classical", "gradient_boosting", _TABLES, _SUPERVISED,
        f"{_C}:TabularGradientBoosting",
-       "Histogram gradient boosting with native missing-value and categorical handling (tabular default)."),
+       "Histogram gradient boosting with native missing-value and categorical handling (tabular default).",
+       search=_BOOSTING),
     _e("tabular_random_forest", "classical", "random_forest", _TABLES, _SUPERVISED, f"{_C}:TabularRandomForest",
-       "Random forest on imputed, one-hot encoded features."),
+       "Random forest on imputed, one-hot encoded features.", search=_FOREST),
     _e("tabular_linear", "classical", "linear", _TABLES, _SUPERVISED, f"{_C}:TabularLinear",
-       "Logistic regression / ridge on standardised, one-hot encoded features."),
+       "Logistic regression / ridge on standardised, one-hot encoded features (weights by feature name).",
+       readable=True, search=_LINEAR),
     _e("tabular_decision_tree", "classical", "decision_tree", _TABLES, _SUPERVISED, f"{_C}:TabularDecisionTree",
-       "Shallow decision tree with human-readable rules."),
+       "Shallow decision tree with human-readable rules.", readable=True, search=_TREE),
+    _e("tabular_extra_trees", "classical", "extra_trees", _TABLES, _SUPERVISED, f"{_C}:TabularExtraTrees",
+       "Extremely randomised trees on imputed, one-hot encoded features.", search=_FOREST),
+    _e("tabular_svm", "classical", "svm", _TABLES, _SUPERVISED, f"{_C}:TabularSVM",
+       "RBF-kernel support vector machine on standardised, one-hot encoded features (small tables only).",
+       search=_SVM, max_rows=5000),
     _e("tabular_isolation_forest", "classical", "isolation_forest", _TABLES, ("anomaly_detection",),
        f"{_C}:TabularIsolationForest", "Isolation forest for unsupervised tabular anomaly detection."),
     _e("ts_lag_gradient_boosting", "classical", "gradient_boosting", ("time_series",), ("forecasting",),
        f"{_C}:TsLagGradientBoosting",
        "Gradient boosting on lag / rolling / calendar features, recursive multi-step forecasts."),
     _e("text_tfidf_linear", "classical", "linear", ("text",), ("classification",), f"{_C}:TextTfidfLinear",
-       "TF-IDF word (and optional char) n-grams + logistic regression."),
+       "TF-IDF word 1-2-grams + logistic regression (weights by term).", readable=True, search=_TFIDF),
+    _e("text_tfidf_char_linear", "classical", "linear", ("text",), ("classification",), f"{_C}:TextTfidfLinear",
+       "TF-IDF word 1-2-grams and character 2-5-grams + logistic regression (weights by term; catches style, "
+       "spelling and morphology).", defaults={"char_ngram_range": (2, 5)}, readable=True, search=_TFIDF),
     _e("image_handcrafted_forest", "classical", "random_forest", ("image",), ("classification",),
        f"{_C}:ImageHandcraftedForest",
-       "Hand-crafted colour/texture/edge/HOG/shape features + random forest or gradient boosting."),
+       "Hand-crafted colour/texture/edge/HOG/shape features + random forest."),
+    _e("image_handcrafted_logistic", "classical", "linear", ("image",), ("classification",),
+       f"{_C}:ImageHandcraftedForest",
+       "Hand-crafted colour/texture/edge/HOG/shape features + standardised logistic regression.",
+       defaults={"head": "logistic"}, search=_HEAD_C),
+    _e("image_handcrafted_boosting", "classical", "gradient_boosting", ("image",), ("classification",),
+       f"{_C}:ImageHandcraftedForest",
+       "Hand-crafted colour/texture/edge/HOG/shape features + histogram gradient boosting.",
+       defaults={"head": "gradient_boosting"}),
     _e("text_tfidf_ridge", "classical", "linear", ("text",), ("regression",), f"{_C}:TextTfidfRidge",
-       "TF-IDF word (and optional char) n-grams + ridge regression (alpha chosen by inner CV)."),
+       "TF-IDF word 1-2-grams + ridge regression (alpha chosen by inner CV).", readable=True),
+    _e("text_tfidf_char_ridge", "classical", "linear", ("text",), ("regression",), f"{_C}:TextTfidfRidge",
+       "TF-IDF word 1-2-grams and character 2-5-grams + ridge regression (alpha chosen by inner CV).",
+       defaults={"char_ngram_range": (2, 5)}, readable=True),
     _e("image_handcrafted_forest_regressor", "classical", "random_forest", ("image",), ("regression",),
        f"{_C}:ImageHandcraftedForestRegressor",
        "Hand-crafted colour/texture/edge/HOG/shape features + random-forest (or boosting) regression."),
@@ -162,7 +208,8 @@ CATALOGUE: tuple[Entry, ...] = (
     # ------------------------------------------------------------------ hybrid
     _e("image_effnet_lite0_features_linear", "hybrid", "cnn_features_linear", ("image",), ("classification",),
        f"{_H}:ImageCnnFeaturesClassifier",
-       "Frozen EfficientNet-Lite0 features (1280-d) + standardised logistic regression.", pretrained=EFFNET),
+       "Frozen EfficientNet-Lite0 features (1280-d) + standardised logistic regression.", pretrained=EFFNET,
+       search=_HEAD_C),
     _e("image_effnet_lite0_features_ridge", "hybrid", "cnn_features_linear", ("image",), ("regression",),
        f"{_H}:ImageCnnFeaturesRegressor",
        "Frozen EfficientNet-Lite0 features (1280-d) + ridge regression (alpha chosen by inner CV).",
@@ -174,7 +221,7 @@ CATALOGUE: tuple[Entry, ...] = (
     _e("text_minilm_features_linear", "hybrid", "transformer_features_linear", ("text",), ("classification",),
        f"{_H}:TextMiniLMFeaturesClassifier",
        "Frozen all-MiniLM-L6-v2 sentence embeddings (384-d) + standardised logistic regression.",
-       pretrained=MINILM),
+       pretrained=MINILM, search=_HEAD_C),
     _e("text_minilm_features_ridge", "hybrid", "transformer_features_linear", ("text",), ("regression",),
        f"{_H}:TextMiniLMFeaturesRegressor",
        "Frozen all-MiniLM-L6-v2 sentence embeddings (384-d) + ridge regression (alpha chosen by inner CV).",

@@ -13,8 +13,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, OutlierMixin, RegressorMixin
-from sklearn.compose import ColumnTransformer
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
     IsolationForest,
@@ -27,6 +30,7 @@ from sklearn.linear_model import LogisticRegression, Ridge, RidgeCV
 from sklearn.metrics import accuracy_score, r2_score, roc_auc_score
 from sklearn.pipeline import FeatureUnion, Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.svm import SVC, SVR
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text
 from sklearn.utils import ClassifierTags, RegressorTags
 from threadpoolctl import threadpool_limits
@@ -39,10 +43,12 @@ __all__ = [
     "ImageHandcraftedForest",
     "ImageHandcraftedForestRegressor",
     "TabularDecisionTree",
+    "TabularExtraTrees",
     "TabularGradientBoosting",
     "TabularIsolationForest",
     "TabularLinear",
     "TabularRandomForest",
+    "TabularSVM",
     "TextTfidfLinear",
     "TextTfidfRidge",
     "TsLagGradientBoosting",
@@ -290,6 +296,43 @@ class TabularRandomForest(_TabularSupervised):
         """Impurity importances, aligned with ``feature_names_out_``."""
         check_is_fitted(self, "pipeline_")
         return self.pipeline_[-1].feature_importances_
+
+
+class TabularExtraTrees(TabularRandomForest):
+    """Extremely randomised trees on imputed + one-hot features: split thresholds drawn at random, which often
+    generalises better than a random forest on small, noisy tables."""
+
+    def _make_model(self, n_numeric: int, n_categorical: int) -> Any:
+        kw = dict(n_estimators=self.n_estimators, max_depth=self.max_depth, min_samples_leaf=self.min_samples_leaf,
+                  n_jobs=self.n_jobs, random_state=self.random_state)
+        if self._is_classifier():
+            mf = "sqrt" if self.max_features is None else self.max_features
+            return ExtraTreesClassifier(max_features=mf, class_weight=self.class_weight, **kw)
+        return ExtraTreesRegressor(max_features=1.0 if self.max_features is None else self.max_features, **kw)
+
+
+class TabularSVM(_TabularSupervised):
+    """RBF-kernel support vector machine on standardised + one-hot features (SVC / SVR): strong on small tables
+    with smooth class boundaries; its cost grows with the square of the rows, so the advisor keeps it for
+    small data."""
+
+    _scale = True
+
+    def __init__(self, *, task: str = "classification", C: float = 1.0, gamma: Any = "scale",
+                 epsilon: float = 0.1, class_weight: Any = None, random_state: int | None = 0) -> None:
+        self.task = task
+        self.C = C
+        self.gamma = gamma
+        self.epsilon = epsilon
+        self.class_weight = class_weight
+        self.random_state = random_state
+
+    def _make_model(self, n_numeric: int, n_categorical: int) -> Any:
+        if self._is_classifier():
+            svc = SVC(C=self.C, gamma=self.gamma, class_weight=self.class_weight, random_state=self.random_state)
+            return CalibratedClassifierCV(svc, ensemble=False, cv=3)      # probabilities by Platt scaling
+        return TransformedTargetRegressor(regressor=SVR(C=self.C, gamma=self.gamma, epsilon=self.epsilon),
+                                          transformer=StandardScaler())     # epsilon in units of the target's spread
 
 
 class TabularLinear(_TabularSupervised):
@@ -625,7 +668,7 @@ class ImageHandcraftedForest(_HandcraftedImageModel, ClassifierMixin, BaseEstima
 
     def __init__(self, *, head: str = "random_forest", image_size: int = 128,
                  feature_groups: Sequence[str] = FEATURE_GROUPS, n_estimators: int = 300, max_iter: int = 200,
-                 learning_rate: float = 0.1, class_weight: Any = None, n_jobs: int | None = -1,
+                 learning_rate: float = 0.1, C: float = 1.0, class_weight: Any = None, n_jobs: int | None = -1,
                  random_state: int | None = 0) -> None:
         self.head = head
         self.image_size = image_size
@@ -633,6 +676,7 @@ class ImageHandcraftedForest(_HandcraftedImageModel, ClassifierMixin, BaseEstima
         self.n_estimators = n_estimators
         self.max_iter = max_iter
         self.learning_rate = learning_rate
+        self.C = C
         self.class_weight = class_weight
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -645,8 +689,12 @@ class ImageHandcraftedForest(_HandcraftedImageModel, ClassifierMixin, BaseEstima
         elif self.head == "gradient_boosting":
             head = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
                                                   class_weight=self.class_weight, random_state=self.random_state)
+        elif self.head == "logistic":
+            head = Pipeline([("scale", StandardScaler()),
+                             ("model", LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000,
+                                                          random_state=self.random_state))])
         else:
-            raise ValueError(f"head must be 'random_forest' or 'gradient_boosting', got {self.head!r}")
+            raise ValueError(f"head must be 'random_forest', 'gradient_boosting' or 'logistic', got {self.head!r}")
         self._fit_pipeline(X, np.asarray(y), head)
         self.classes_ = head.classes_
         return self

@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
+from zoo.memo import memo_rows
 from zoo.images import as_image_list  # the one image-list rule (re-exported: part of this module's API)
 
 __all__ = ["FEATURE_GROUPS", "HandcraftedImageFeatures", "as_image_list", "extract_features", "feature_names"]
@@ -196,6 +197,9 @@ class HandcraftedImageFeatures(TransformerMixin, BaseEstimator):
         images = as_image_list(X)
         if not images:
             return np.empty((0, self.n_features_out_))
+        return memo_rows(("handcrafted", repr(self._kwargs())), images, self._extract)
+
+    def _extract(self, images: list[Any]) -> np.ndarray:
         kwargs = self._kwargs()
         n_jobs = min(effective_n_jobs(self.n_jobs), len(images))
         if n_jobs <= 1 or len(images) < 8:

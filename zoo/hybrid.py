@@ -41,6 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from zoo.catalogue import EFFNET
 from zoo.images import as_image_list
+from zoo.memo import memo_rows
 
 __all__ = [
     "CnnFeatures",
@@ -187,9 +188,12 @@ class CnnFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """Images ((N,H,W[,C]) array or list of arrays / paths) -> float32 features ``(N, n_features_out_)``."""
         check_is_fitted(self, "data_config_")
+        config = ("cnn", self.backbone, str(self.weights_path), repr(self.data_config_), self.resize_mode)
+        return memo_rows(config, as_image_list(X), self._forward)
+
+    def _forward(self, images: list[Any]) -> np.ndarray:
         import torch
 
-        images = as_image_list(X)
         net = self._network()
         device = torch.device(self.device_)
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
@@ -303,11 +307,14 @@ class TransformerFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X: Any) -> np.ndarray:
         """Texts -> float32 embeddings ``(N, 384)``; batches are formed by length (less padding), order kept."""
         check_is_fitted(self, "n_features_out_")
-        import torch
-
         from zoo.classical import _as_texts
 
-        texts = _as_texts(X)
+        config = ("text", str(self.weights_path), int(self.max_length), self.pooling, bool(self.normalize))
+        return memo_rows(config, _as_texts(X), self._embed)
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        import torch
+
         tok, model = self._network()
         device = torch.device(self.device_)
         out = np.empty((len(texts), self.n_features_out_), dtype=np.float32)

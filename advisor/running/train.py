@@ -29,6 +29,7 @@ from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
 from advisor.records import Explanation, RunInfo, RunMetrics, dump_record
 from advisor.running.fitting import TrainError, build_estimator, check_model_serves, fit_for_task, params_for
+from advisor.running.selection import choose_model
 from zoo import distributed
 
 
@@ -126,8 +127,10 @@ def _jsonable(value: Any) -> Any:
 
 def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_name: Optional[str] = None,
               device: Optional[str] = None, time_budget_minutes: Optional[float] = None, seed: int = 0,
-              quiet: bool = False, fresh: bool = False, echo: Callable[[str], None] = print) -> dict[str, Any]:
-    """Train `model_name` (default: the recommendation's) on desc.data.path; write the run folder `out`.
+              quiet: bool = False, fresh: bool = False, select: bool = True,
+              echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Train `model_name` (default: the measured choice, see advisor.running.selection, or the recommendation's
+    own pick with `select=False`) on desc.data.path; write the run folder `out`.
 
     A deep model resumes from a matching checkpoint left by an interrupted run (`fresh=True`: start over);
     Ctrl-C raises :class:`TrainInterrupted` saying what was kept.
@@ -136,7 +139,8 @@ def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_
     folder = checkpoint_dir_for(out)
     try:
         return _train_run(desc, rec, out=out, model_name=model_name, device=device,
-                          time_budget_minutes=time_budget_minutes, seed=seed, quiet=quiet, fresh=fresh, echo=echo)
+                          time_budget_minutes=time_budget_minutes, seed=seed, quiet=quiet, fresh=fresh,
+                          select=select, echo=echo)
     except KeyboardInterrupt:
         raise TrainInterrupted(_interrupted(out, folder)) from None
     except BaseException:
@@ -147,9 +151,8 @@ def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_
 
 def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_name: Optional[str],
                device: Optional[str], time_budget_minutes: Optional[float], seed: int, quiet: bool, fresh: bool,
-               echo: Callable[[str], None]) -> dict[str, Any]:
-    import zoo
-    from zoo.training import checkpointing
+               select: bool, echo: Callable[[str], None]) -> dict[str, Any]:
+    from zoo.memo import feature_memo
 
     check_trainable(desc, rec, model_name)
     name = model_name or rec.model
@@ -160,8 +163,43 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     data, train, test = _load_and_split(desc, task, modality, seed, echo)
 
     budget = time_budget_minutes or desc.resources.time_budget_minutes
-    estimator = build_estimator(name, task, device=device, time_budget_s=budget * 60 if budget else None,
-                                seed=seed, weights_path=desc.resources.weights_path, verbose=not quiet)
+    with feature_memo():                        # features computed while selecting are reused by the final fit
+        measure = select and not model_name and not distributed.active()      # torchrun: the rules' pick as is
+        choice = _choose(desc, rec, train, budget, seed, device, echo) if measure else None
+        if choice is not None:
+            name = choice.model
+            info = check_model_serves(name, modality, task)
+        estimator = build_estimator(name, task, device=device, time_budget_s=budget * 60 if budget else None,
+                                    seed=seed, weights_path=desc.resources.weights_path, verbose=not quiet)
+        estimator.set_params(**(choice.params if choice else {}))
+        return _fit_and_write(desc, rec, out, name, info, estimator, data, train, test, choice,
+                              device=device, seed=seed, fresh=fresh, echo=echo)
+
+
+def _choose(desc: ProjectDescriptor, rec: Recommendation, train: Any, budget: Optional[float], seed: int,
+            device: Optional[str], echo: Callable[[str], None]) -> Any:
+    """The measured choice (probe, candidates, search) on the training split, announced in one line."""
+    choice = choose_model(desc, rec, train, budget_s=budget * 60 if budget else None, seed=seed, device=device,
+                          echo=echo)
+    if choice is None:
+        return None
+    best = next((r for r in reversed(choice.leaderboard) if r["model"] == choice.model and r["mean"] is not None),
+                None) or next((r for r in choice.probe if r["model"] == choice.model), None)
+    score = f" ({best['mean']:.3f} ± {best['std'] or 0:.3f} {choice.metric}, {choice.folds})" if best and \
+        best["mean"] is not None else ""
+    said = "the rules' pick" if choice.model == rec.model else f"over the rules' {rec.model}"
+    echo(f"selection: {choice.model}{score}, {said}; measured in {choice.seconds:.1f} s on the training split")
+    return choice
+
+
+def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name: str, info: Any, estimator: Any,
+                   data: Any, train: Any, test: Any, choice: Any, *, device: Optional[str], seed: int, fresh: bool,
+                   echo: Callable[[str], None]) -> dict[str, Any]:
+    """Fit the chosen model on the whole training split, score the held-out split once, write the run folder."""
+    import zoo
+    from zoo.training import checkpointing
+
+    task, modality = desc.task.value, desc.data.modality.value
     uses_torch = info.family in ("deep", "hybrid")
     if uses_torch:
         echo(f"device: {zoo.pick_device(device).reason}")
@@ -196,7 +234,10 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
         "skipped_inputs": len(data.skipped),
         "resumed_after_epoch": session.resumed[-1] if session is not None and session.resumed else None,
         "processes": distributed.world()[1],
+        "selection": choice.record() if choice is not None else None,
     })
+    if choice is not None:
+        rec = rec.model_copy(update={"trace": rec.trace + choice.trace})
     explanation = _explain(estimator, name, info.family, test, task, seed, echo)
     _write_run(out, estimator, name, desc, rec, metrics, data.classes, modality, explanation)
     shutil.rmtree(folder, ignore_errors=True)

@@ -439,6 +439,56 @@ def _model_card(name: Optional[str], note: str) -> Optional[dict[str, str]]:
                                          f"{', '.join(record.tasks)} — {record.description.rstrip('.')}{weights}."}
 
 
+def _score_of(rows: list[Any], name: Optional[str], params: Optional[dict[str, Any]] = None) -> Optional[Any]:
+    """The scored row of model `name` with `params` (none: its defaults); a leaderboard row outranks the probe's."""
+    return next((r for r in reversed(rows) if r.model == name and r.mean is not None
+                 and r.params == (params or {})), None)
+
+
+def _verdict(sel: Any, chosen: Optional[Any]) -> str:
+    """One sentence: what the rules said and what the measurement on the training split found."""
+    how = f"{sel.metric}, training split only"
+    same = _score_of(sel.leaderboard, sel.rules_model)             # the rules' pick among the same folds
+    if sel.model == sel.rules_model:
+        shown = f"{chosen.mean:.3f}" if chosen is not None else "—"
+        return f"The rules' pick {sel.model} also measured best ({shown}; {sel.folds}; {how})."
+    if same is not None and chosen is not None:
+        return (f"The rules said {sel.rules_model}; on your data {sel.model} scored {chosen.mean - same.mean:+.3f} "
+                f"higher ({chosen.mean:.3f} vs {same.mean:.3f}; {sel.folds}; {how}).")
+    probed = {r.family: r for r in sel.probe if r.mean is not None}
+    rules_row = _score_of(sel.probe, sel.rules_model)
+    won = probed.get(sel.family)
+    if rules_row is not None and won is not None:
+        return (f"The rules said {sel.rules_model} ({rules_row.family}); the probe measured {won.family} "
+                f"{won.mean - rules_row.mean:+.3f} higher ({won.mean:.3f} vs {rules_row.mean:.3f} on a subsample; "
+                f"{how}), and {sel.model} was chosen inside {won.family}.")
+    return f"The rules said {sel.rules_model}; the measurement chose {sel.model} ({how})."
+
+
+def _selection(metrics: Optional[RunMetrics]) -> Optional[dict[str, Any]]:
+    """The measured choice: the verdict against the rules' pick, the probe and the leaderboard."""
+    sel = metrics.selection if metrics else None
+    if sel is None:
+        return None
+    everything = list(sel.probe) + list(sel.leaderboard)
+    chosen = _score_of(sel.leaderboard, sel.model, sel.params) or _score_of(sel.probe, sel.model)
+    verdict = _verdict(sel, chosen)
+    rows = [{"model": r.model, "family": str(r.family), "stage": r.stage,
+             "params": ", ".join(f"{k}={_value(v)}" for k, v in r.params.items()) or "defaults",
+             "score": "—" if r.mean is None else f"{r.mean:.3f} ± {r.std or 0:.3f}", "folds": r.folds,
+             "seconds": _seconds(r.seconds), "note": r.error or r.stopped or "",
+             "chosen": r is chosen} for r in everything]
+    base = sel.baseline
+    facts = [("measured in", _seconds(sel.seconds)), ("probe across families", _seconds(sel.probe_seconds))]
+    if base is not None and base.mean is not None:
+        facts.append((f"baseline ({base.name})", f"{base.mean:.3f} ± {base.std or 0:.3f}"))
+    if sel.params:
+        facts.append(("settings adopted", ", ".join(f"{k}={_value(v)}" for k, v in sel.params.items())))
+    if sel.readability_price is not None:
+        facts.append(("price of readability", f"{sel.readability_price:.3f} below the best model overall"))
+    return {"verdict": verdict, "rows": rows, "facts": facts}
+
+
 def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> dict[str, Any]:
     """The report's view model: strings and SVG only (the template does no arithmetic).
 
@@ -481,7 +531,7 @@ def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> di
                                   rec.model_note if rec else ""),
         "descriptor": _descriptor(desc), "rec": _recommendation(rec),
         "costs": _costs(rec, metrics, cmp),
-        "curves": _curves(metrics), "metrics": _metrics(metrics, explain),
+        "curves": _curves(metrics), "metrics": _metrics(metrics, explain), "selection": _selection(metrics),
         "interp": _interpretability(explain, data.explain is not None) if is_run else None,
         "gallery": _gallery(explain), "env": _environment(metrics, run, rec, data.explain),
         "gallery_title": {"classification": "Misclassified examples", "regression": "Largest errors"}.get(
