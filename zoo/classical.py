@@ -100,8 +100,8 @@ def _preprocessor(num: list[str], cat: list[str], *, encoding: str, scale: bool 
 
 
 def _one_thread() -> Any:
-    """One OpenMP thread, for loops of one-row predictions (threads only spin-wait there). Fits keep the
-    default threads: measured 1.3-1.7x faster than one thread from 2,000 rows up (python -m benchmarks zoo_speed)."""
+    """One OpenMP thread, for loops of one-row predictions (threads only spin-wait there). Fits are capped by
+    their caller (zoo.devices.small_fit_threads: one thread up to 20,000 rows, else the default)."""
     return threadpool_limits(1, user_api="openmp")
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterator, Optional
 
 DEVICE_ENV = "ML_ADVISOR_DEVICE"
 
@@ -41,3 +43,34 @@ def pick_device(override: Optional[str] = None) -> DeviceChoice:
     if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
         return DeviceChoice("mps", "mps (Apple GPU available, no CUDA)")
     return DeviceChoice("cpu", f"cpu (no CUDA or MPS device found; {torch.get_num_threads()} threads)")
+
+
+SMALL_FIT_ROWS = 20_000     # up to this many rows, classical fits run on one CPU thread (see cpu_threads)
+
+
+@contextmanager
+def cpu_threads(limit: Optional[int]) -> Iterator[None]:
+    """Cap CPU threads (OpenMP and BLAS, and torch's pool when torch is loaded) at `limit` inside the block;
+    None leaves them alone. Why: on a busy 2-core machine with torch's and scikit-learn's OpenMP runtimes both
+    loaded, one gradient-boosting fit on 128 rows took 32-59 s with the default 2 threads and 0.14 s with one
+    (2026-12-02); on an idle machine one thread costs 1.3-1.7x from 2,000 rows up, so big fits keep the default."""
+    if limit is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(limit)
+    try:
+        with threadpool_limits(limits=limit):
+            yield
+    finally:
+        if torch is not None and before:
+            torch.set_num_threads(before)
+
+
+def small_fit_threads(n_rows: int) -> "contextmanager[None]":
+    """One thread for a fit of at most SMALL_FIT_ROWS rows (many small fits, or a busy machine), else default."""
+    return cpu_threads(1 if n_rows <= SMALL_FIT_ROWS else None)

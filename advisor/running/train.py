@@ -152,6 +152,7 @@ def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_
 def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_name: Optional[str],
                device: Optional[str], time_budget_minutes: Optional[float], seed: int, quiet: bool, fresh: bool,
                select: bool, echo: Callable[[str], None]) -> dict[str, Any]:
+    from zoo.devices import small_fit_threads
     from zoo.memo import feature_memo
 
     check_trainable(desc, rec, model_name)
@@ -172,8 +173,10 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
         estimator = build_estimator(name, task, device=device, time_budget_s=budget * 60 if budget else None,
                                     seed=seed, weights_path=desc.resources.weights_path, verbose=not quiet)
         estimator.set_params(**(choice.params if choice else {}))
-        return _fit_and_write(desc, rec, out, name, info, estimator, data, train, test, choice,
-                              device=device, seed=seed, fresh=fresh, echo=echo)
+        small = info.family == "classical" and modality in ("tabular", "time_series")
+        with small_fit_threads(len(train)) if small else nullcontext():
+            return _fit_and_write(desc, rec, out, name, info, estimator, data, train, test, choice,
+                                  device=device, seed=seed, fresh=fresh, echo=echo)
 
 
 def _choose(desc: ProjectDescriptor, rec: Recommendation, train: Any, budget: Optional[float], seed: int,
