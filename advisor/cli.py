@@ -79,9 +79,33 @@ def cli() -> None:
 @click.argument("descriptor", metavar="FILE.yaml")
 @click.option("--json", "as_json", is_flag=True, help="Print the full Recommendation as JSON.")
 @click.option("--report", "report", metavar="OUT.html", help="Also write a self-contained HTML report here.")
-def recommend_cmd(descriptor: str, as_json: bool, report: Optional[str]) -> None:
-    """Recommend an approach for a YAML project descriptor."""
-    desc, rec = _load(descriptor)
+@click.option("--data", "data", help="Data path (overrides data.path); counts are measured from it.")
+@click.option("--measure", is_flag=True,
+              help="Also measure on the data what `advisor train` measures before training (probe across "
+                   "families, cross-validated candidates; training split only). Loads the ML libraries.")
+@click.option("--time-budget", type=float, help="Minutes the measurement may assume (with --measure).")
+def recommend_cmd(descriptor: str, as_json: bool, report: Optional[str], data: Optional[str], measure: bool,
+                  time_budget: Optional[float]) -> None:
+    """Recommend an approach for a YAML project descriptor.
+
+    Without --measure this is the rules alone: fast, and no ML library is imported.
+    """
+    desc, rec = _load(descriptor, data)
+    if measure:
+        from advisor.running.train import TrainError, measure_choice
+
+        try:
+            rec, choice = measure_choice(desc, rec, time_budget_minutes=time_budget,
+                                         echo=lambda line: click.echo(line, err=True))
+        except (TrainError, ValueError, FileNotFoundError, ImportError) as exc:
+            _fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        for entry in rec.trace:
+            if entry.id.startswith("measured.") and entry.factor == "measured":
+                click.echo(f"{entry.id}: {entry.effect} — {entry.reason}", err=True)
+        if choice is not None:
+            settings = ", ".join(f"{k}={v}" for k, v in choice.params.items())
+            click.echo(f"measured pick: {choice.model} ({choice.family}{'; ' + settings if settings else ''}); "
+                       f"the rules alone: {rec.model} — `advisor train` trains the measured pick", err=True)
     if report:
         path = _report({"descriptor": desc.model_dump(mode="json", exclude_none=True), "recommendation": rec}, report)
         click.echo(f"report: {path}", err=True)

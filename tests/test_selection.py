@@ -159,3 +159,19 @@ def test_the_feature_memo_computes_each_item_once_and_changes_nothing():
     np.testing.assert_array_equal(c, plain)
     ext.transform(images)                                                   # outside the block: no memo
     assert calls == [8, 4, 12]
+
+
+def test_recommend_measure_prints_what_train_would_measure(tmp_path):
+    from conftest import run_advisor
+
+    ds = _table(90)
+    path = tmp_path / "t.csv"
+    ds.X.assign(y=ds.y).to_csv(path, index=False)
+    yml = tmp_path / "t.yaml"
+    yml.write_text(f"name: t\ntask: classification\ndata:\n  modality: tabular\n  path: {path}\n  target: y\n")
+    result = run_advisor("recommend", str(yml), "--measure", "--time-budget", "2")
+    assert result.returncode == 0, result.stderr
+    assert "measured.probe:" in result.stderr and "measured.selection:" in result.stderr
+    assert "measured pick: tabular_" in result.stderr and "CLASSICAL" in result.stdout
+    bad = run_advisor("recommend", str(yml), "--measure", "--data", str(tmp_path / "nothing.csv"))
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

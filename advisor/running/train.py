@@ -179,6 +179,20 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
                                   device=device, seed=seed, fresh=fresh, echo=echo)
 
 
+def measure_choice(desc: ProjectDescriptor, rec: Recommendation, *, seed: int = 0,
+                   time_budget_minutes: Optional[float] = None, device: Optional[str] = None,
+                   echo: Callable[[str], None] = print) -> tuple[Recommendation, Any]:
+    """What `advisor train` would measure before training, without training: the recommendation with the
+    measured trace entries added, and the Choice (None when the task is not measured). Training split only."""
+    check_trainable(desc, rec)
+    _, train, _ = _load_and_split(desc, desc.task.value, desc.data.modality.value, seed, echo)
+    budget = time_budget_minutes or desc.resources.time_budget_minutes
+    choice = _choose(desc, rec, train, budget, seed, device, echo)
+    if choice is not None:
+        rec = rec.model_copy(update={"trace": rec.trace + choice.trace})
+    return rec, choice
+
+
 def _choose(desc: ProjectDescriptor, rec: Recommendation, train: Any, budget: Optional[float], seed: int,
             device: Optional[str], echo: Callable[[str], None]) -> Any:
     """The measured choice (probe, candidates, search) on the training split, announced in one line."""
