@@ -49,8 +49,9 @@ def test_list_models_patterns() -> None:
     assert zoo.list_models("tabular_*") == ["tabular_autoencoder", "tabular_decision_tree", "tabular_gradient_boosting",
                                             "tabular_isolation_forest", "tabular_linear", "tabular_mlp",
                                             "tabular_random_forest"]
-    assert zoo.list_models(["ts_*", "text_tfidf_*"]) == ["text_tfidf_linear", "text_tfidf_ridge", "ts_gru",
-                                                         "ts_lag_gradient_boosting"]
+    assert zoo.list_models(["ts_*", "text_tfidf_*"]) == ["text_tfidf_linear", "text_tfidf_ridge", "ts_direct_linear",
+                                                         "ts_ets", "ts_gru", "ts_lag_gradient_boosting", "ts_naive",
+                                                         "ts_seasonal_naive"]
     assert zoo.list_models("*effnet*", module="zoo.hybrid") == ["image_effnet_lite0_features_iforest",
                                                                 "image_effnet_lite0_features_linear",
                                                                 "image_effnet_lite0_features_ridge"]
@@ -441,7 +442,7 @@ def test_lag_gbm_beats_naive_on_seasonal_series() -> None:
 
     trend = y + 0.1 * t                                          # differencing handles a trend
     diff = zoo.create_model("ts_lag_gradient_boosting", difference=True).fit(None, trend[:240])
-    plain = zoo.create_model("ts_lag_gradient_boosting").fit(None, trend[:240])
+    plain = zoo.create_model("ts_lag_gradient_boosting", difference=False).fit(None, trend[:240])
     assert np.abs(diff.forecast(60) - trend[240:]).mean() < np.abs(plain.forecast(60) - trend[240:]).mean()
 
 

@@ -185,7 +185,7 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
         distributed.finish()                    # training is over for every process
     if not distributed.is_main():
         return {}                               # rank 0 evaluates and writes the run folder
-    metrics = zoo.evaluate(estimator, test, task)
+    metrics = zoo.evaluate(estimator, test, task, train=train)
     estimate = next((e for e in rec.estimates if e.approach == info.family), None)
     metrics.update({
         "model": name, "family": info.family, "task": task, "modality": modality,
@@ -209,10 +209,10 @@ def _load_and_split(desc: ProjectDescriptor, task: str, modality: str, seed: int
     import zoo
 
     data = zoo.load_dataset(desc.data.path, modality, task=task, target=desc.data.target,
-                            text_column=desc.data.text_column)
+                            text_column=desc.data.text_column, fill=desc.data.fill.value)
     for note in data.notes:
         echo(f"data: {note}")
-    train, test = zoo.split_dataset(data, task, seed=seed)
+    train, test = zoo.split_dataset(data, task, seed=seed, horizon=desc.data.horizon)
     echo(f"data: {len(data):,} items from {data.source}; train {len(train):,}, held-out test {len(test):,}"
          + (f"; {len(data.classes)} classes" if task == "classification" else ""))
     return data, train, test
