@@ -403,7 +403,7 @@ def _grid(index: Any) -> Any:
 
     if len(index) < 3:
         return None
-    inferred = pd.infer_freq(index)
+    inferred = pd.DatetimeIndex(index, freq="infer").freq
     if inferred is not None:
         return inferred
     step = pd.Series(index).diff().min()

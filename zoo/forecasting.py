@@ -67,9 +67,9 @@ def step_of(ts: Optional[pd.DatetimeIndex]) -> Any:
     """The sampling step of timestamps: their inferred pandas frequency, else the median gap; None without."""
     if ts is None or len(ts) < 2:
         return None
-    freq = ts.freq or (pd.infer_freq(ts) if len(ts) >= 3 else None)
+    freq = ts.freq or (pd.DatetimeIndex(ts, freq="infer").freq if len(ts) >= 3 and ts.is_unique else None)
     if freq is not None:
-        return pd.tseries.frequencies.to_offset(freq)
+        return freq
     return pd.Series(ts).diff().median()
 
 
