@@ -192,6 +192,12 @@ def test_split_holds_out_the_horizon_and_evaluate_shows_baselines(tmp_path: Path
     assert metrics["mase"] < metrics["baselines"]["seasonal_naive"]["mase"]
     assert metrics["mae"] < metrics["baselines"]["naive"]["mae"]
     assert "mase" not in evaluate(model, test, "forecasting")           # without the training series
+    from advisor.records import RunMetrics
+
+    record = RunMetrics.model_validate({**metrics, "model": "ts_direct_linear", "family": "classical",
+                                        "task": "forecasting", "modality": "time_series", "train_seconds": 0.1,
+                                        "n_train": len(train)})
+    assert record.baselines["naive"].mase == metrics["baselines"]["naive"]["mase"] and record.season == 7
 
 
 # ----------------------------------------------------------------------------- real series

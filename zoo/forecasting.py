@@ -12,7 +12,7 @@ Imported lazily by ``zoo.create_model`` (imports scikit-learn; statsmodels only 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -23,8 +23,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["TsDirectLinear", "TsETS", "TsNaive", "TsSeasonalNaive", "backtest", "default_horizon", "has_trend",
-           "mase", "rolling_origins", "season_length", "series_input", "smape", "timestamps_of"]
+__all__ = ["TsDirectLinear", "TsETS", "TsNaive", "TsSeasonalNaive", "backtest", "default_horizon",
+           "frequency_name", "has_trend", "mase", "rolling_origins", "season_length", "series_input", "smape",
+           "step_of", "timestamps_of"]
 
 # M4 competition horizons per sampling frequency (Makridakis et al., 2020): a standard, stated default.
 _HORIZONS = (("hour", 48), ("day", 14), ("week", 13), ("month", 18), ("quarter", 8), ("year", 6))
@@ -394,19 +395,3 @@ class TsETS(_Forecaster):
 
     def _forecast(self, steps: int) -> np.ndarray:
         return np.asarray(self.model_.forecast(steps))
-
-
-def best_by_backtest(candidates: dict[str, Any], X: Any, y: Any, horizon: int, n_origins: int = 3,
-                     on_error: Callable[[str, Exception], None] | None = None) -> tuple[str, dict[str, float]]:
-    """The candidate name with the lowest mean backtest MASE on (X, y), and every candidate's mean MASE."""
-    scores: dict[str, float] = {}
-    for name, est in candidates.items():
-        try:
-            scores[name] = float(np.mean(backtest(est, X, y, horizon, n_origins)))
-        except Exception as exc:  # noqa: BLE001 - a candidate that cannot fit this series is left out
-            if on_error:
-                on_error(name, exc)
-    finite = {k: v for k, v in scores.items() if np.isfinite(v)}
-    if not finite:
-        raise ValueError("no candidate could be backtested on this series")
-    return min(finite, key=finite.__getitem__), scores

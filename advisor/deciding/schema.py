@@ -134,7 +134,8 @@ class DataSpec(_Strict):
     fill: Fill = Field(
         default=Fill.interpolate,
         description="Forecasting: how missing target values and missing time steps are filled: interpolate "
-        "(linearly, the default), ffill (carry the last value forward) or drop (leave them out).")
+        "(linearly, the default), ffill (carry the last value forward) or drop (leave them out).",
+        json_schema_extra=_ask_if("task == 'forecasting'"))
     labeling_cost: LabelingCost = Field(
         default=LabelingCost.low, description="How costly more labels are (experts needed, rare cases, privacy).")
     unlabeled_available: bool = Field(
