@@ -119,6 +119,16 @@ class Selection(Record):
     probe: list[LeaderboardRow] = Field(default_factory=list, description="The probe across families.")
 
 
+class ForecastScores(Record):
+    """A forecast's held-out errors over the horizon (zoo.metrics.evaluate, forecasting)."""
+
+    mae: Optional[float] = Field(default=None, description="Mean absolute error.")
+    mase: Optional[float] = Field(
+        default=None, description="MAE over the in-sample seasonal-naive MAE of the training series (< 1: better "
+        "than that one-season-ahead benchmark); empty when that scale is 0.")
+    smape: Optional[float] = Field(default=None, description="Symmetric mean absolute percentage error, 0-200.")
+
+
 class RunMetrics(Record):
     """metrics.json: what was trained, on what, how long it took, and the held-out scores of its task
     (zoo.metrics.evaluate); the task's metrics are present, the others absent."""
@@ -159,6 +169,15 @@ class RunMetrics(Record):
     rmse: Optional[float] = Field(default=None, description="Regression / forecasting: root mean squared error.")
     r2: Optional[float] = Field(default=None, description="Regression / forecasting: coefficient of determination.")
     horizon: Optional[int] = Field(default=None, description="Forecasting: steps forecast.")
+    mase: Optional[float] = Field(
+        default=None, description="Forecasting: mean absolute scaled error (MAE over the training series' "
+        "in-sample seasonal-naive MAE).")
+    smape: Optional[float] = Field(default=None, description="Forecasting: symmetric MAPE in percent (0-200).")
+    season: Optional[int] = Field(default=None, description="Forecasting: season length measured on the "
+                                  "training series (1: none).")
+    baselines: Optional[dict[str, ForecastScores]] = Field(
+        default=None, description="Forecasting: the naive and seasonal-naive baselines fitted on the training "
+        "series and scored on the same horizon.")
     # anomaly detection
     flagged_share: Optional[float] = Field(default=None, description="Anomaly detection: share flagged.")
     anomaly_label: Label = Field(default=None, description="Anomaly detection: the label taken as anomalous.")

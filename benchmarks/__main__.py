@@ -1,13 +1,15 @@
 """Run the benchmarks and write benchmarks/results.json.
 
-    python -m benchmarks                      # everything: recommend, zoo_speed, quality (~25 min on 2 cores)
+    python -m benchmarks                      # everything: recommend, zoo_speed, quality, forecasting (~30 min)
     python -m benchmarks quick                # recommend + zoo_speed classical,hybrid + quality tabular (~2 min)
-    python -m benchmarks zoo_speed quality    # any of: recommend, zoo_speed, quality
+    python -m benchmarks zoo_speed quality    # any of: recommend, zoo_speed, quality, forecasting
+    python -m benchmarks forecasting --sets co2_weekly,sunspots_yearly
     python -m benchmarks zoo_speed --only deep --repeats 9
     python -m benchmarks quality --sets demo,cats_dogs
 
 Options after the part names go to the parts that take them (--repeats: recommend and zoo_speed; --only and
---steps: zoo_speed; --sets, --cats-dogs and --skip-text-finetune: quality; --no-save: all).
+--steps: zoo_speed; --sets, --cats-dogs and --skip-text-finetune: quality; --sets: forecasting (series names);
+--no-save: all). `quick` leaves forecasting out.
 Each part merges its figures into benchmarks/results.json, so running a subset keeps the others' last figures.
 """
 
@@ -17,7 +19,7 @@ import argparse
 import sys
 import time
 
-PARTS = ("recommend", "zoo_speed", "quality")
+PARTS = ("recommend", "zoo_speed", "quality", "forecasting")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown part(s) {unknown}; choose all, quick, or any of: {', '.join(PARTS)}")
     quick = "quick" in parts
-    run = list(PARTS) if ("all" in parts or quick) else [p for p in PARTS if p in parts]
+    run = list(PARTS) if "all" in parts else [p for p in PARTS if p in parts or (quick and p != "forecasting")]
 
     def opt(name: str, value: object, default: object = None) -> list[str]:
         value = default if value is None else value
@@ -62,6 +64,11 @@ def main(argv: list[str] | None = None) -> None:
 
         quality.main(opt("--sets", args.sets, "tabular" if quick else None) + opt("--cats-dogs", args.cats_dogs)
                      + (["--skip-text-finetune"] if args.skip_text_finetune else []) + common)
+    if "forecasting" in run:
+        from benchmarks import forecasting
+
+        print("== forecasting ==")
+        forecasting.main(opt("--series", args.sets) + common)
     print(f"\nbenchmarks done in {time.perf_counter() - start:.0f} s"
           + ("" if args.no_save else "; figures in benchmarks/results.json"), file=sys.stderr)
 

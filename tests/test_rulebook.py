@@ -29,6 +29,10 @@ EXPECTED_ARCHITECTURES = {
     "deep": {"mlp", "cnn", "rnn", "transformer", "gan", "autoencoder"},
 }
 EFFECTS = ("scores", "exclude", "architecture", "strategy", "plan", "risks")
+# Architectures the zoo trains only as forecasting baselines or as candidates measured inside a family (by the
+# rolling-origin backtest); no rule names them.
+# Architectures the rules never name but the measured choice tries among a family's candidates.
+CANDIDATE_ONLY = {"classical": {"naive", "seasonal_naive", "exponential_smoothing", "extra_trees", "svm"}}
 
 
 def _raw_rulebook() -> dict:
@@ -60,7 +64,7 @@ def test_catalogue_and_rulebook_agree_on_architectures():
     from zoo import catalogue
 
     for approach, archs in EXPECTED_ARCHITECTURES.items():
-        trained = set(catalogue.ARCHITECTURES[approach])
+        trained = set(catalogue.ARCHITECTURES[approach]) - CANDIDATE_ONLY.get(approach, set())
         assert trained <= archs, (approach, trained - archs)
     untrained = {(a, arch) for a, archs in EXPECTED_ARCHITECTURES.items() for arch in archs
                  if arch not in catalogue.ARCHITECTURES[a]}

@@ -18,9 +18,11 @@ from zoo import registry
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "examples" / "data"
 CLASSICAL = [
-    "image_handcrafted_forest", "image_handcrafted_forest_regressor", "image_handcrafted_iforest",
-    "tabular_decision_tree", "tabular_gradient_boosting", "tabular_isolation_forest", "tabular_linear",
-    "tabular_random_forest", "text_tfidf_linear", "text_tfidf_ridge", "ts_lag_gradient_boosting",
+    "image_handcrafted_boosting", "image_handcrafted_forest", "image_handcrafted_forest_regressor",
+    "image_handcrafted_iforest", "image_handcrafted_logistic", "tabular_decision_tree", "tabular_extra_trees",
+    "tabular_gradient_boosting", "tabular_isolation_forest", "tabular_linear", "tabular_random_forest",
+    "tabular_svm", "text_tfidf_char_linear", "text_tfidf_char_ridge", "text_tfidf_linear", "text_tfidf_ridge",
+    "ts_lag_gradient_boosting",
 ]
 PLANNED = {
     "deep": ["tabular_mlp", "tabular_autoencoder", "image_effnet_lite0_finetune", "image_effnet_lite0_regressor",
@@ -46,11 +48,13 @@ def test_list_models_patterns() -> None:
     assert everything == sorted(everything)
     assert set(CLASSICAL) | {n for names in PLANNED.values() for n in names} <= set(everything)
     assert zoo.list_models(module="zoo.classical") == CLASSICAL
-    assert zoo.list_models("tabular_*") == ["tabular_autoencoder", "tabular_decision_tree", "tabular_gradient_boosting",
-                                            "tabular_isolation_forest", "tabular_linear", "tabular_mlp",
-                                            "tabular_random_forest"]
-    assert zoo.list_models(["ts_*", "text_tfidf_*"]) == ["text_tfidf_linear", "text_tfidf_ridge", "ts_gru",
-                                                         "ts_lag_gradient_boosting"]
+    assert zoo.list_models("tabular_*") == ["tabular_autoencoder", "tabular_decision_tree", "tabular_extra_trees",
+                                            "tabular_gradient_boosting", "tabular_isolation_forest", "tabular_linear",
+                                            "tabular_mlp", "tabular_random_forest", "tabular_svm"]
+    assert zoo.list_models(["ts_*", "text_tfidf_*"]) == ["text_tfidf_char_linear", "text_tfidf_char_ridge",
+                                                         "text_tfidf_linear", "text_tfidf_ridge", "ts_direct_linear",
+                                                         "ts_ets", "ts_gru", "ts_lag_gradient_boosting", "ts_naive",
+                                                         "ts_seasonal_naive"]
     assert zoo.list_models("*effnet*", module="zoo.hybrid") == ["image_effnet_lite0_features_iforest",
                                                                 "image_effnet_lite0_features_linear",
                                                                 "image_effnet_lite0_features_ridge"]
@@ -142,6 +146,12 @@ CHANGES: dict[str, dict[str, Any]] = {
     "text_tfidf_linear": {"C": 1e-3},
     "text_tfidf_ridge": {"alphas": (1e4,)},
     "ts_lag_gradient_boosting": {"lags": 2},
+    "image_handcrafted_boosting": {"head": "random_forest"},      # 12 images: too few for a boosting split
+    "image_handcrafted_logistic": {"C": 1e-4},
+    "tabular_extra_trees": {"min_samples_leaf": 25},
+    "tabular_svm": {"C": 1e-3},
+    "text_tfidf_char_linear": {"C": 1e-3},
+    "text_tfidf_char_ridge": {"alphas": (1e4,)},
 }
 
 
@@ -441,7 +451,7 @@ def test_lag_gbm_beats_naive_on_seasonal_series() -> None:
 
     trend = y + 0.1 * t                                          # differencing handles a trend
     diff = zoo.create_model("ts_lag_gradient_boosting", difference=True).fit(None, trend[:240])
-    plain = zoo.create_model("ts_lag_gradient_boosting").fit(None, trend[:240])
+    plain = zoo.create_model("ts_lag_gradient_boosting", difference=False).fit(None, trend[:240])
     assert np.abs(diff.forecast(60) - trend[240:]).mean() < np.abs(plain.forecast(60) - trend[240:]).mean()
 
 

@@ -127,7 +127,7 @@ class Entry:
 
 _SUPERVISED = ("classification", "regression")
 _TABLES = ("tabular", "time_series")       # a time series with a target column is also a table of rows
-_C, _H, _D = "zoo.classical", "zoo.hybrid", "zoo.deep"
+_C, _H, _D, _F = "zoo.classical", "zoo.hybrid", "zoo.deep", "zoo.forecasting"
 
 
 def _e(name: str, family: str, architecture: str, modalities: Iterable[str], tasks: Iterable[str],
@@ -177,7 +177,18 @@ CATALOGUE: tuple[Entry, ...] = (
        f"{_C}:TabularIsolationForest", "Isolation forest for unsupervised tabular anomaly detection."),
     _e("ts_lag_gradient_boosting", "classical", "gradient_boosting", ("time_series",), ("forecasting",),
        f"{_C}:TsLagGradientBoosting",
-       "Gradient boosting on lag / rolling / calendar features, recursive multi-step forecasts."),
+       "Gradient boosting on lag / rolling / calendar features, recursive multi-step forecasts (differenced "
+       "when the training series has a trend)."),
+    _e("ts_direct_linear", "classical", "linear", ("time_series",), ("forecasting",), f"{_F}:TsDirectLinear",
+       "Direct multi-horizon ridge on recent changes, the seasonal lag and Fourier terms of the season (one "
+       "model per step ahead; follows trend and season, nests the naive forecasts)."),
+    _e("ts_ets", "classical", "exponential_smoothing", ("time_series",), ("forecasting",), f"{_F}:TsETS",
+       "Holt-Winters exponential smoothing (statsmodels): damped additive trend when there is one, additive "
+       "season up to 60 steps."),
+    _e("ts_naive", "classical", "naive", ("time_series",), ("forecasting",), f"{_F}:TsNaive",
+       "Baseline: repeat the last observed value."),
+    _e("ts_seasonal_naive", "classical", "seasonal_naive", ("time_series",), ("forecasting",),
+       f"{_F}:TsSeasonalNaive", "Baseline: repeat the last observed season (season measured on the training data)."),
     _e("text_tfidf_linear", "classical", "linear", ("text",), ("classification",), f"{_C}:TextTfidfLinear",
        "TF-IDF word 1-2-grams + logistic regression (weights by term).", readable=True, search=_TFIDF),
     _e("text_tfidf_char_linear", "classical", "linear", ("text",), ("classification",), f"{_C}:TextTfidfLinear",

@@ -38,6 +38,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 from zoo.features import FEATURE_GROUPS, HandcraftedImageFeatures
+from zoo.forecasting import has_trend, season_length, series_input, timestamps_of
 
 __all__ = [
     "ImageHandcraftedForest",
@@ -781,35 +782,6 @@ def temporal_train_test_split(X: Any, y: Any, *, test_size: int | float = 0.2) -
     return cut(X, head), cut(X, tail), cut(y, head), cut(y, tail)
 
 
-def _series(X: Any, y: Any) -> tuple[pd.DatetimeIndex | None, np.ndarray]:
-    """A forecaster's fit input: ``fit(timestamps_or_None, y)`` or ``fit(series)`` -> (timestamps, finite values)."""
-    if y is None:
-        if not isinstance(X, pd.Series):
-            raise ValueError("pass fit(X_timestamps_or_None, y) or fit(pd.Series)")
-        X, y = (X.index if isinstance(X.index, pd.DatetimeIndex) else None), X
-    v = np.asarray(y, dtype=np.float64).ravel()
-    if not np.isfinite(v).all():
-        raise ValueError("y contains NaN/inf; fill or interpolate the series first")
-    ts = _timestamps(X)
-    if ts is not None and len(ts) != len(v):
-        raise ValueError(f"{len(ts)} timestamps for {len(v)} values")
-    return ts, v
-
-
-def _timestamps(X: Any) -> pd.DatetimeIndex | None:
-    """X (None, timestamps array/Series/Index, or a DataFrame with one datetime column) -> DatetimeIndex."""
-    if X is None:
-        return None
-    if isinstance(X, pd.DataFrame):
-        dt_cols = [c for c in X.columns if pd.api.types.is_datetime64_any_dtype(X[c])]
-        if len(dt_cols) == 1:
-            return pd.DatetimeIndex(X[dt_cols[0]])
-        if X.shape[1] == 1:
-            return pd.DatetimeIndex(pd.to_datetime(X.iloc[:, 0]))
-        raise ValueError("X must hold exactly one datetime column (the timestamps)")
-    return pd.DatetimeIndex(pd.to_datetime(np.asarray(X).ravel()))
-
-
 _CALENDAR = (("hour", "1D"), ("day_of_week", "7D"), ("day", "28D"), ("day_of_year", "28D"), ("month", "365D"))
 
 
@@ -822,15 +794,17 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
     if any, gives the timestamps). ``forecast(steps)`` continues after the training data; ``predict(X)`` forecasts
     ``len(X)`` steps (X = future timestamps, or an int number of steps). ``score`` is R² over that horizon.
     ``lags`` (int k -> lags 1..k, capped at n // 3) and ``rolling_windows`` use only past values.
-    ``difference=True`` models the differenced series y[t] - y[t-1] (for trending series); calendar fields
-    (hour, day_of_week, day, day_of_year, month) are used when the sampling step is finer than their period.
+    ``difference=True`` models the differenced series y[t] - y[t-1] (for trending series); ``"auto"`` (the
+    default) does so when ``zoo.forecasting.has_trend`` finds a trend in the training series (``difference_``);
+    calendar fields (hour, day_of_week, day, day_of_year, month) are used when the step is finer than their period.
     After ``fit``: ``series_`` holds the training observations the forecasts continue from (as in ``TsGRU``;
     ``history_`` is only ever a torch model's training curve), ``index_`` their timestamps or None.
     """
 
     def __init__(self, *, lags: int | Sequence[int] = 24, rolling_windows: Sequence[int] = (3, 7, 12),
-                 calendar: bool = True, difference: bool = False, learning_rate: float = 0.05, max_iter: int = 300,
-                 max_leaf_nodes: int = 15, min_samples_leaf: int = 10, random_state: int | None = 0) -> None:
+                 calendar: bool = True, difference: bool | str = "auto", learning_rate: float = 0.05,
+                 max_iter: int = 300, max_leaf_nodes: int = 15, min_samples_leaf: int = 10,
+                 random_state: int | None = 0) -> None:
         self.lags = lags
         self.rolling_windows = rolling_windows
         self.calendar = calendar
@@ -860,8 +834,10 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
 
     def fit(self, X: Any = None, y: Any = None) -> TsLagGradientBoosting:
         """Fit on the series ``y`` (time order) with optional timestamps ``X``; ``fit(series)`` also accepted."""
-        ts, v = _series(X, y)
-        w = np.diff(v) if self.difference else v          # the series the model learns
+        ts, v = series_input(X, y)
+        self.difference_ = (has_trend(v, season_length(ts, v)) if self.difference == "auto"
+                            else bool(self.difference))
+        w = np.diff(v) if self.difference_ else v         # the series the model learns
         n = len(w)
         cap = max(1, n // 3)
         lags = list(range(1, min(int(self.lags), cap) + 1)) if np.isscalar(self.lags) else sorted(set(self.lags))
@@ -894,6 +870,8 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
     def __setstate__(self, state: dict[str, Any]) -> None:
         if "history_" in state and "series_" not in state:     # pickled before the rename
             state["series_"] = state.pop("history_")
+        if "model_" in state and "difference_" not in state:      # pickled before difference="auto"
+            state["difference_"] = bool(state.get("difference"))
         super().__setstate__(state)
 
     def _future_index(self, steps: int) -> pd.Index:
@@ -903,7 +881,7 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
 
     def _recursive(self, ts: pd.Index) -> np.ndarray:
         check_is_fitted(self, "model_")
-        w = np.diff(self.series_) if self.difference else self.series_
+        w = np.diff(self.series_) if self.difference_ else self.series_
         hist = list(w[-self.max_lookback_:])
         with _one_thread():                                   # one-row predictions: threads only cost
             for t in ts:
@@ -912,7 +890,7 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
                     row = np.hstack([row, self._calendar_matrix(pd.DatetimeIndex([t]))])
                 hist.append(float(self.model_.predict(row)[0]))
         out = np.asarray(hist[self.max_lookback_:])
-        return self.series_[-1] + np.cumsum(out) if self.difference else out
+        return self.series_[-1] + np.cumsum(out) if self.difference_ else out
 
     def forecast(self, steps: int) -> pd.Series:
         """Recursive forecast of the next ``steps`` points after the training data, indexed by future time."""
@@ -926,7 +904,7 @@ class TsLagGradientBoosting(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "model_")
         if isinstance(X, (int, np.integer)):
             return self.forecast(int(X)).to_numpy()
-        ts = _timestamps(X) if self.calendar_features_ else None
+        ts = timestamps_of(X) if self.calendar_features_ else None
         steps = len(X) if ts is None else len(ts)
         return self._recursive(ts if ts is not None else self._future_index(steps))
 

@@ -19,6 +19,8 @@ from zoo.images import IMAGE_SUFFIXES, image_path_column, loops_back
 
 MAX_BAD_IMAGE_SHARE = 0.1  # more unreadable images than this is an error, not a skip
 MIN_PER_CLASS = 2
+FILLS = ("interpolate", "ffill", "drop")   # data.fill: how missing targets of a time series are filled
+_FILL_WORDS = {"interpolate": "by linear interpolation", "ffill": "by carrying the last value forward"}
 
 
 class DataError(ValueError):
@@ -284,8 +286,9 @@ def _npz(path: Path, task: str) -> Dataset:
 
 
 def load_dataset(path: "str | Path", modality: str, *, task: str = "classification", target: Optional[str] = None,
-                 text_column: Optional[str] = None) -> Dataset:
-    """Load the data at `path` for `modality` and `task`; raise DataError with one line if it is unusable."""
+                 text_column: Optional[str] = None, fill: str = "interpolate") -> Dataset:
+    """Load the data at `path` for `modality` and `task`; raise DataError with one line if it is unusable.
+    `fill` (time series only, one of FILLS) says how missing target values and missing grid steps are filled."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: data path does not exist")
@@ -304,13 +307,13 @@ def load_dataset(path: "str | Path", modality: str, *, task: str = "classificati
     df, notes = _read_table(path)
     if len(df) == 0:
         raise DataError(f"{path}: has a header but no rows")
-    ds = _table(df, path, modality, task, target, text_column)
+    ds = _table(df, path, modality, task, target, text_column, fill)
     ds.notes[:0] = notes
     return ds
 
 
 def _table(df: Any, path: Path, modality: str, task: str, target: Optional[str],
-           text_column: Optional[str]) -> Dataset:
+           text_column: Optional[str], fill: str = "interpolate") -> Dataset:
     if modality == "text":
         text_col = _column(df, text_column, ("text", "sentence", "document", "message"), "text", path)
         tgt = _column(df, target, ("label", "target", "class"), "target", path)
@@ -319,10 +322,7 @@ def _table(df: Any, path: Path, modality: str, task: str, target: Optional[str],
             raise DataError(f"{path}: the text column {text_col!r} is empty in all {len(df):,} rows")
         return Dataset("text", texts.tolist(), _labels(df[tgt], task, str(path)), str(path), target=tgt)
     if modality == "time_series":
-        tgt = _column(df, target, ("value", "target", "y"), "target", path)
-        dates = [c for c in df.columns if c != tgt and _looks_like_dates(df[c])]
-        X = _to_datetime(df[dates[0]]) if dates else None
-        return Dataset("time_series", X, _labels(df[tgt], "forecasting", str(path)), str(path), target=tgt)
+        return _time_series(df, path, target, fill)
     if modality != "tabular":
         raise DataError(f"{path}: the zoo does not load {modality} data yet")
     if task == "anomaly_detection":
@@ -345,6 +345,96 @@ def _table(df: Any, path: Path, modality: str, task: str, target: Optional[str],
     return ds
 
 
+def _time_series(df: Any, path: Path, target: Optional[str], fill: str) -> Dataset:
+    """A univariate series: rows in time order, duplicate timestamps averaged, a regular grid with its gaps
+    re-indexed, and missing targets filled per `fill` (each step said in a note)."""
+    import pandas as pd
+
+    if fill not in FILLS:
+        raise DataError(f"data.fill: {fill!r} is not one of {', '.join(FILLS)}")
+    tgt = _column(df, target, ("value", "target", "y"), "target", path)
+    _labels(df[tgt].dropna() if df[tgt].notna().any() else df[tgt], "forecasting", str(path))  # numeric, not empty
+    values = pd.to_numeric(df[tgt], errors="coerce").astype(np.float64)
+    dates = [c for c in df.columns if c != tgt and _looks_like_dates(df[c])]
+    notes: list[str] = []
+    if not dates:
+        series, unit = pd.Series(values.to_numpy()), "steps"
+    else:
+        stamps = _to_datetime(df[dates[0]])
+        if stamps.isna().any():
+            notes.append(f"dropped {int(stamps.isna().sum()):,} row(s) whose {dates[0]!r} is not a date")
+        keep = stamps.notna().to_numpy()
+        series = pd.Series(values.to_numpy()[keep], index=pd.DatetimeIndex(stamps[keep]))
+        series, unit = _regular(series, dates[0], notes)
+    series = _filled(series, fill, unit, notes)
+    if len(series) < 3:
+        raise DataError(f"{path}: only {len(series)} usable point(s) in the series; forecasting needs more")
+    X = pd.Series(series.index, name=dates[0]) if dates else None
+    return Dataset("time_series", X, series.to_numpy(dtype=np.float64), str(path), target=tgt, notes=notes)
+
+
+def _regular(series: Any, column: str, notes: list[str]) -> tuple[Any, str]:
+    """`series` sorted by time, duplicate timestamps averaged, re-indexed to its grid when that has gaps; and the
+    name of its step for notes (weeks, days, ... or steps)."""
+    import pandas as pd
+
+    from zoo.forecasting import frequency_name
+
+    if not series.index.is_monotonic_increasing:
+        series = series.sort_index(kind="stable")
+        notes.append(f"the rows were not in time order; sorted them by {column!r}")
+    dup = series.index.duplicated(keep=False)
+    if dup.any():
+        n_stamps = series.index[dup].nunique()
+        series = series.groupby(level=0).mean()
+        notes.append(f"averaged {int(dup.sum()):,} rows that share {n_stamps:,} timestamp(s) (one value per time)")
+    freq = _grid(series.index)
+    if freq is not None:
+        grid = pd.date_range(series.index[0], series.index[-1], freq=freq)
+        if len(grid) > len(series):
+            series = series.reindex(grid)
+    name = frequency_name(series.index)
+    return series, f"{name}s" if name else "steps"
+
+
+def _grid(index: Any) -> Any:
+    """The regular frequency the timestamps lie on (gaps allowed), or None when they lie on none."""
+    import pandas as pd
+
+    if len(index) < 3:
+        return None
+    inferred = pd.DatetimeIndex(index, freq="infer").freq
+    if inferred is not None:
+        return inferred
+    step = pd.Series(index).diff().min()
+    days = step / pd.Timedelta("1D")
+    candidates: list[Any] = [step] if days < 28 else []
+    candidates += ["MS", "ME"] if 27 <= days <= 31 else ["QS", "QE"] if 88 <= days <= 92 else \
+        ["YS", "YE"] if 360 <= days <= 366 else []
+    for freq in candidates:
+        grid = pd.date_range(index[0], index[-1], freq=freq)
+        if len(grid) <= 10 * len(index) and index.isin(grid).all():
+            return freq
+    return None
+
+
+def _filled(series: Any, fill: str, unit: str, notes: list[str]) -> Any:
+    """`series` with its missing values filled (or dropped) per data.fill, said in a note."""
+    missing = int(series.isna().sum())
+    if not missing:
+        return series
+    if series.isna().all():
+        raise DataError("the target is empty (every value is missing)")
+    if fill == "drop":
+        notes.append(f"dropped {missing:,} {unit} with no target value (data.fill: drop); the rest are taken as "
+                     "consecutive")
+        return series.dropna()
+    out = series.interpolate(method="linear", limit_direction="both") if fill == "interpolate" \
+        else series.ffill().bfill()
+    notes.append(f"filled {missing:,} missing {unit} {_FILL_WORDS[fill]} (data.fill: {fill})")
+    return out
+
+
 def _looks_like_dates(col: Any) -> bool:
     import pandas as pd
 
@@ -363,13 +453,19 @@ def _to_datetime(col: Any) -> Any:
         return pd.to_datetime(col, errors="coerce")
 
 
-def split_dataset(ds: Dataset, task: str, *, test_size: float = 0.2, seed: int = 0) -> tuple[Dataset, Dataset]:
-    """Hold out a test split: stratified for classification, the last points for forecasting, random otherwise."""
+def split_dataset(ds: Dataset, task: str, *, test_size: float = 0.2, seed: int = 0,
+                  horizon: Optional[int] = None) -> tuple[Dataset, Dataset]:
+    """Hold out a test split: stratified for classification, random for the other tasks; for forecasting the last
+    `horizon` points (default: zoo.forecasting.default_horizon of the series)."""
     n = len(ds)
     n_test = max(1, int(round(n * test_size)))
     if task == "forecasting":
-        cut = n - n_test
-        return ds.subset(np.arange(cut)), ds.subset(np.arange(cut, n))
+        from zoo.forecasting import default_horizon
+
+        h = int(horizon) if horizon else default_horizon(ds.X, n)
+        if not 1 <= h < n - 2:
+            raise DataError(f"{ds.source}: data.horizon {h} leaves too little training data ({n:,} points)")
+        return ds.subset(np.arange(n - h)), ds.subset(np.arange(n - h, n))
     from sklearn.model_selection import train_test_split
 
     stratify = ds.y if task == "classification" else None

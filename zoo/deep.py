@@ -32,7 +32,8 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from zoo._compat import ensure_torchvision_ops
-from zoo.classical import _as_texts, _preprocessor, _series, _TabularMixin, anomaly_auc, outlier_labels
+from zoo.classical import _as_texts, _preprocessor, _TabularMixin, anomaly_auc, outlier_labels
+from zoo.forecasting import has_trend, season_length, series_input
 from zoo.images import as_image_list, to_rgb_array
 from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch, resolve_device, seed_everything
 from zoo.weights import (EFFNET, MINILM, WeightsNotFoundError, create_timm_backbone, hub_online, minilm_dir,
@@ -909,14 +910,15 @@ class TsGRU(RegressorMixin, _TorchEstimator):
     Same API as ``TsLagGradientBoosting``: ``fit(X_timestamps_or_None, y)`` or ``fit(series)``,
     ``forecast(steps)`` (pd.Series indexed by future time), ``predict(X)`` (future timestamps or an int number
     of steps), ``score`` = R² over that horizon. The series is standardised (and differenced when
-    ``difference=True``); the training observations are in ``series_`` (as in ``TsLagGradientBoosting``) and
+    ``difference=True``, or with ``"auto"`` when ``zoo.forecasting.has_trend`` finds a trend: ``difference_``);
+    the training observations are in ``series_`` (as in ``TsLagGradientBoosting``) and
     ``history_`` is the training curve, as for every torch model.
     Patience is long on purpose: one-step validation loss flattens at the noise level well before the
     recursive multi-step forecasts stop improving.
     """
 
     def __init__(self, *, window: int = 32, hidden_size: int = 64, num_layers: int = 1, dropout: float = 0.0,
-                 difference: bool = False, epochs: int = 40, batch_size: int = 64, lr: float = 3e-3,
+                 difference: bool | str = "auto", epochs: int = 40, batch_size: int = 64, lr: float = 3e-3,
                  weight_decay: float = 0.0, patience: int | None = 10, device: str | None = None,
                  time_budget_s: float | None = None, random_state: int | None = 0, verbose: bool = True,
                  val_fraction: float = 0.15) -> None:
@@ -939,8 +941,10 @@ class TsGRU(RegressorMixin, _TorchEstimator):
     def fit(self, X: Any = None, y: Any = None) -> TsGRU:
         """Fit on the series ``y`` (time order) with optional timestamps ``X``; ``fit(series)`` also accepted."""
         t0 = time.perf_counter()
-        ts, v = _series(X, y)
-        w = np.diff(v) if self.difference else v
+        ts, v = series_input(X, y)
+        self.difference_ = (has_trend(v, season_length(ts, v)) if self.difference == "auto"
+                            else bool(self.difference))
+        w = np.diff(v) if self.difference_ else v
         self.window_ = int(min(int(self.window), max(2, len(w) // 3)))
         if len(w) - self.window_ < 10:
             raise ValueError(f"series too short ({len(v)} points) for window={self.window}")
@@ -968,7 +972,7 @@ class TsGRU(RegressorMixin, _TorchEstimator):
 
     def _recursive(self, steps: int) -> np.ndarray:
         check_is_fitted(self, "model_")
-        w = np.diff(self.series_) if self.difference else self.series_
+        w = np.diff(self.series_) if self.difference_ else self.series_
         hist = list(((w[-self.window_:] - self.mean_) / self.scale_).astype(np.float32))
         self.model_.to("cpu").eval()
         with torch.no_grad():                            # one-step calls: the CPU is fastest here
@@ -976,7 +980,7 @@ class TsGRU(RegressorMixin, _TorchEstimator):
                 x = torch.tensor(hist[-self.window_:], dtype=torch.float32)[None]
                 hist.append(float(self.model_(x)[0]))
         out = np.asarray(hist[self.window_:], dtype=np.float64) * self.scale_ + self.mean_
-        return self.series_[-1] + np.cumsum(out) if self.difference else out
+        return self.series_[-1] + np.cumsum(out) if self.difference_ else out
 
     def forecast(self, steps: int) -> pd.Series:
         """Recursive forecast of the next ``steps`` points after the training data, indexed by future time."""

@@ -20,18 +20,48 @@ def _jsonable(labels: Any) -> list[Any]:
     return [x.item() if hasattr(x, "item") else x for x in labels]
 
 
-def evaluate(model: Any, test: Dataset, task: str) -> dict[str, Any]:
-    """Score a fitted zoo model on a held-out split; includes per-item inference time."""
+def _finite(value: float) -> Any:
+    return float(value) if np.isfinite(value) else None
+
+
+def _forecast_scores(test: Dataset, y_pred: Any, train: Dataset, season: int) -> dict[str, Any]:
+    from zoo.forecasting import mase, smape
+
+    return {"mae": float(np.mean(np.abs(np.asarray(y_pred, dtype=float) - test.y))),
+            "mase": _finite(mase(test.y, y_pred, train.y, season)), "smape": _finite(smape(test.y, y_pred))}
+
+
+def _forecasting(model: Any, test: Dataset, train: Dataset | None) -> tuple[dict[str, Any], float]:
+    """MAE, RMSE, R², and with the training series: MASE, sMAPE, its season, and the naive and seasonal-naive
+    baselines fitted on it and scored on the same horizon."""
+    from sklearn import metrics as m
+
+    n = len(test)
+    horizon = test.X if test.X is not None else n
+    y_pred, seconds = _timed(model.predict, horizon)
+    out: dict[str, Any] = {"mae": float(m.mean_absolute_error(test.y, y_pred)),
+                           "rmse": float(np.sqrt(m.mean_squared_error(test.y, y_pred))),
+                           "r2": float(m.r2_score(test.y, y_pred)) if n > 1 else None, "horizon": n}
+    if train is not None:
+        from zoo.forecasting import TsNaive, TsSeasonalNaive, season_length
+
+        season = season_length(train.X, train.y)
+        out.update({k: v for k, v in _forecast_scores(test, y_pred, train, season).items() if k != "mae"})
+        out["season"] = season
+        out["baselines"] = {
+            name: _forecast_scores(test, base.fit(train.X, train.y).predict(horizon), train, season)
+            for name, base in (("naive", TsNaive()), ("seasonal_naive", TsSeasonalNaive(season=season)))}
+    return out, seconds
+
+
+def evaluate(model: Any, test: Dataset, task: str, *, train: Dataset | None = None) -> dict[str, Any]:
+    """Score a fitted zoo model on a held-out split; includes per-item inference time. For forecasting, pass the
+    training split as `train` to get MASE, sMAPE and the naive / seasonal-naive baselines beside MAE."""
     from sklearn import metrics as m
 
     n = len(test)
     if task == "forecasting":
-        y_pred, seconds = _timed(model.predict, test.X if test.X is not None else n)
-        y = test.y
-        out = {"mae": float(m.mean_absolute_error(y, y_pred)),
-               "rmse": float(np.sqrt(m.mean_squared_error(y, y_pred))),
-               "r2": float(m.r2_score(y, y_pred)) if n > 1 else None,
-               "horizon": n}
+        out, seconds = _forecasting(model, test, train)
     elif task == "anomaly_detection":
         scores, seconds = _timed(model.score_samples, test.X)
         flagged = (np.asarray(model.predict(test.X)) == -1).astype(int)   # scikit-learn: -1 = outlier

@@ -42,6 +42,12 @@ class Modality(WordEnum):
     video = "video"
 
 
+class Fill(str, Enum):
+    interpolate = "interpolate"
+    ffill = "ffill"
+    drop = "drop"
+
+
 class Accelerator(str, Enum):
     none = "none"
     gpu = "gpu"
@@ -119,6 +125,17 @@ class DataSpec(_Strict):
     text_column: Optional[str] = Field(
         default=None, description="Column holding the text, for text data in a CSV.",
         json_schema_extra=_ask_if("data.modality == 'text'"))
+    horizon: Optional[int] = Field(
+        default=None, ge=1, le=MAX_COUNT,
+        description="Forecasting: steps ahead to forecast; the last this many points are the held-out test. "
+        "Empty: from the sampling frequency (hourly 48, daily 14, weekly 13, monthly 18, quarterly 8, yearly 6, "
+        "else 10), at most a fifth of the series.",
+        json_schema_extra=_ask_if("task == 'forecasting'"))
+    fill: Fill = Field(
+        default=Fill.interpolate,
+        description="Forecasting: how missing target values and missing time steps are filled: interpolate "
+        "(linearly, the default), ffill (carry the last value forward) or drop (leave them out).",
+        json_schema_extra=_ask_if("task == 'forecasting'"))
     labeling_cost: LabelingCost = Field(
         default=LabelingCost.low, description="How costly more labels are (experts needed, rare cases, privacy).")
     unlabeled_available: bool = Field(

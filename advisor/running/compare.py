@@ -311,7 +311,7 @@ class Comparison:
         self.families, self.sizes, self.seeds, self.echo = list(families), list(sizes), seeds, echo
         self.task, self.modality = desc.task.value, desc.data.modality.value
         self.keys, self.higher = METRICS.get(self.task, METRICS["classification"])
-        self.train, self.test = zoo.split_dataset(data, self.task, seed=SPLIT_SEED)
+        self.train, self.test = zoo.split_dataset(data, self.task, seed=SPLIT_SEED, horizon=desc.data.horizon)
         echo(f"data: {len(data):,} items; train {len(self.train):,}, the same held-out test {len(self.test):,} "
              "for every family")
         self.index = {(s, k): subsample(self.train.y, len(self.train), s, k, self.task)
@@ -415,7 +415,7 @@ def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
         raise TrainError("data.path: missing; say where the data is (in the descriptor or with --data)")
 
     data = zoo.load_dataset(desc.data.path, modality, task=task, target=desc.data.target,
-                            text_column=desc.data.text_column)
+                            text_column=desc.data.text_column, fill=desc.data.fill.value)
     budget_s = (time_budget_minutes or desc.resources.time_budget_minutes or 0) * 60 or None
     comparison = Comparison(desc, rec, data, picks, skipped, families, sizes, seeds, budget_s, device=device,
                             quiet=quiet, echo=echo)

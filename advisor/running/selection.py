@@ -35,7 +35,7 @@ SELECTION_SHARE = 0.35        # of the budget, for candidates and the search ins
 PROBE_ROWS = 1_000
 MAX_SETTINGS = 8
 CV_TREES = 100                # forests are ranked with this many trees; the final fit keeps the catalogue's
-SELECTABLE_TASKS = ("classification", "regression")
+SELECTABLE_TASKS = ("classification", "regression", "forecasting")
 _SECTION = "Measured on your data"
 
 

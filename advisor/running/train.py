@@ -166,7 +166,8 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     budget = time_budget_minutes or desc.resources.time_budget_minutes
     with feature_memo():                        # features computed while selecting are reused by the final fit
         measure = select and not model_name and not distributed.active()      # torchrun: the rules' pick as is
-        choice = _choose(desc, rec, train, budget, seed, device, echo) if measure else None
+        horizon = len(test) if task == "forecasting" else None      # backtests forecast as far as the test does
+        choice = _choose(desc, rec, train, budget, seed, device, echo, horizon) if measure else None
         if choice is not None:
             name = choice.model
             info = check_model_serves(name, modality, task)
@@ -185,19 +186,20 @@ def measure_choice(desc: ProjectDescriptor, rec: Recommendation, *, seed: int = 
     """What `advisor train` would measure before training, without training: the recommendation with the
     measured trace entries added, and the Choice (None when the task is not measured). Training split only."""
     check_trainable(desc, rec)
-    _, train, _ = _load_and_split(desc, desc.task.value, desc.data.modality.value, seed, echo)
+    _, train, test = _load_and_split(desc, desc.task.value, desc.data.modality.value, seed, echo)
     budget = time_budget_minutes or desc.resources.time_budget_minutes
-    choice = _choose(desc, rec, train, budget, seed, device, echo)
+    horizon = len(test) if desc.task.value == "forecasting" else None
+    choice = _choose(desc, rec, train, budget, seed, device, echo, horizon)
     if choice is not None:
         rec = rec.model_copy(update={"trace": rec.trace + choice.trace})
     return rec, choice
 
 
 def _choose(desc: ProjectDescriptor, rec: Recommendation, train: Any, budget: Optional[float], seed: int,
-            device: Optional[str], echo: Callable[[str], None]) -> Any:
+            device: Optional[str], echo: Callable[[str], None], horizon: Optional[int] = None) -> Any:
     """The measured choice (probe, candidates, search) on the training split, announced in one line."""
     choice = choose_model(desc, rec, train, budget_s=budget * 60 if budget else None, seed=seed, device=device,
-                          echo=echo)
+                          horizon=horizon, echo=echo)
     if choice is None:
         return None
     best = next((r for r in reversed(choice.leaderboard) if r["model"] == choice.model and r["mean"] is not None),
@@ -240,7 +242,7 @@ def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name
         distributed.finish()                    # training is over for every process
     if not distributed.is_main():
         return {}                               # rank 0 evaluates and writes the run folder
-    metrics = zoo.evaluate(estimator, test, task)
+    metrics = zoo.evaluate(estimator, test, task, train=train)
     estimate = next((e for e in rec.estimates if e.approach == info.family), None)
     metrics.update({
         "model": name, "family": info.family, "task": task, "modality": modality,
@@ -267,10 +269,10 @@ def _load_and_split(desc: ProjectDescriptor, task: str, modality: str, seed: int
     import zoo
 
     data = zoo.load_dataset(desc.data.path, modality, task=task, target=desc.data.target,
-                            text_column=desc.data.text_column)
+                            text_column=desc.data.text_column, fill=desc.data.fill.value)
     for note in data.notes:
         echo(f"data: {note}")
-    train, test = zoo.split_dataset(data, task, seed=seed)
+    train, test = zoo.split_dataset(data, task, seed=seed, horizon=desc.data.horizon)
     echo(f"data: {len(data):,} items from {data.source}; train {len(train):,}, held-out test {len(test):,}"
          + (f"; {len(data.classes)} classes" if task == "classification" else ""))
     return data, train, test

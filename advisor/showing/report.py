@@ -206,7 +206,7 @@ def _curves(metrics: Optional[RunMetrics]) -> dict[str, Any]:
 
 _CARDS = (("accuracy", "accuracy", 3), ("macro_f1", "macro F1", 3), ("roc_auc", "ROC AUC", 3),
           ("f1_anomaly", "F1 (anomaly)", 3), ("flagged_share", "flagged share", 3),
-          ("mae", "MAE", 3), ("rmse", "RMSE", 3), ("r2", "R²", 3))
+          ("mae", "MAE", 3), ("rmse", "RMSE", 3), ("r2", "R²", 3), ("mase", "MASE", 3), ("smape", "sMAPE %", 1))
 
 
 def _cards(metrics: RunMetrics) -> list[tuple[str, str]]:
@@ -219,6 +219,9 @@ def _metrics(metrics: Optional[RunMetrics], explain: Explanation) -> Optional[di
     if metrics is None:
         return None
     cards = _cards(metrics)
+    for name, scores in (metrics.baselines or {}).items():       # forecasting: the baselines beside the model
+        season = f" (season {metrics.season})" if name == "seasonal_naive" and metrics.season else ""
+        cards.append((f"{name.replace('_', '-')} baseline MAE{season}", _num(scores.mae, 3)))
     cards.append(("held-out items", _num(metrics.n_test)))
     out: dict[str, Any] = {"cards": cards, "task": str(metrics.task), "per_class": [], "averages": []}
     labels = metrics.labels or []
