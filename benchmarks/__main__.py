@@ -5,9 +5,14 @@
     python -m benchmarks zoo_speed quality    # any of: recommend, zoo_speed, quality
     python -m benchmarks zoo_speed --only deep --repeats 9
     python -m benchmarks quality --sets demo,cats_dogs
+    python -m benchmarks evidence             # the evidence suite -> advisor/deciding/evidence.json (~30 min)
+    python -m benchmarks evidence --sets iris,wine --seeds 2 --deep-budget 90
+    python -m benchmarks flaml                # FLAML beside `advisor train` on the suite's tables
 
 Options after the part names go to the parts that take them (--repeats: recommend and zoo_speed; --only and
---steps: zoo_speed; --sets, --cats-dogs and --skip-text-finetune: quality; --no-save: all).
+--steps: zoo_speed; --sets, --cats-dogs and --skip-text-finetune: quality; --sets, --seeds, --deep-budget,
+--train-minutes and --out: evidence; --sets and --budget: flaml; --no-save: all).
+`all` runs recommend, zoo_speed and quality; evidence and flaml run only when named (they take long).
 Each part merges its figures into benchmarks/results.json, so running a subset keeps the others' last figures.
 """
 
@@ -17,7 +22,8 @@ import argparse
 import sys
 import time
 
-PARTS = ("recommend", "zoo_speed", "quality")
+PARTS = ("recommend", "zoo_speed", "quality", "evidence", "flaml")
+NAMED_ONLY = ("evidence", "flaml")          # long: not part of `all`
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,6 +37,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", default=None)
     parser.add_argument("--cats-dogs", default=None)
     parser.add_argument("--skip-text-finetune", action="store_true")
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--deep-budget", type=float, default=None)
+    parser.add_argument("--train-minutes", type=float, default=None)
+    parser.add_argument("--budget", type=float, default=None)
+    parser.add_argument("--out", default=None)
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
     parts = args.parts or ["all"]
@@ -38,7 +49,8 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown part(s) {unknown}; choose all, quick, or any of: {', '.join(PARTS)}")
     quick = "quick" in parts
-    run = list(PARTS) if ("all" in parts or quick) else [p for p in PARTS if p in parts]
+    every = [p for p in PARTS if p not in NAMED_ONLY]
+    run = every if ("all" in parts or quick) else [p for p in PARTS if p in parts]
 
     def opt(name: str, value: object, default: object = None) -> list[str]:
         value = default if value is None else value
@@ -62,6 +74,17 @@ def main(argv: list[str] | None = None) -> None:
 
         quality.main(opt("--sets", args.sets, "tabular" if quick else None) + opt("--cats-dogs", args.cats_dogs)
                      + (["--skip-text-finetune"] if args.skip_text_finetune else []) + common)
+    if "evidence" in run:
+        from benchmarks import evidence
+
+        print("== evidence ==")
+        evidence.main(opt("--sets", args.sets) + opt("--seeds", args.seeds) + opt("--deep-budget", args.deep_budget)
+                      + opt("--train-minutes", args.train_minutes) + opt("--out", args.out) + common)
+    if "flaml" in run:
+        from benchmarks import flaml_side
+
+        print("== flaml ==")
+        flaml_side.main(opt("--sets", args.sets) + opt("--budget", args.budget) + common)
     print(f"\nbenchmarks done in {time.perf_counter() - start:.0f} s"
           + ("" if args.no_save else "; figures in benchmarks/results.json"), file=sys.stderr)
 
