@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         print("== flaml ==")
         flaml_side.main(opt("--sets", args.sets) + opt("--budget", args.budget) + common)
     print(f"\nbenchmarks done in {time.perf_counter() - start:.0f} s"
-          + ("" if args.no_save else "; figures in benchmarks/results.json"), file=sys.stderr)
+          + ("" if args.no_save or run == ["evidence"] else "; figures in benchmarks/results.json"), file=sys.stderr)
 
 
 if __name__ == "__main__":
