@@ -11,7 +11,7 @@
 
 Options after the part names go to the parts that take them (--repeats: recommend and zoo_speed; --only and
 --steps: zoo_speed; --sets, --cats-dogs and --skip-text-finetune: quality; --sets, --seeds, --deep-budget,
---train-minutes and --out: evidence; --sets and --budget: flaml; --no-save: all).
+--train-minutes, --threads and --out: evidence; --sets, --budget and --threads: flaml; --no-save: all).
 `all` runs recommend, zoo_speed and quality; evidence and flaml run only when named (they take long).
 Each part merges its figures into benchmarks/results.json, so running a subset keeps the others' last figures.
 """
@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--deep-budget", type=float, default=None)
     parser.add_argument("--train-minutes", type=float, default=None)
     parser.add_argument("--budget", type=float, default=None)
+    parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", default=None)
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
@@ -79,12 +80,14 @@ def main(argv: list[str] | None = None) -> None:
 
         print("== evidence ==")
         evidence.main(opt("--sets", args.sets) + opt("--seeds", args.seeds) + opt("--deep-budget", args.deep_budget)
-                      + opt("--train-minutes", args.train_minutes) + opt("--out", args.out) + common)
+                      + opt("--train-minutes", args.train_minutes) + opt("--out", args.out)
+                      + opt("--threads", args.threads) + common)
     if "flaml" in run:
         from benchmarks import flaml_side
 
         print("== flaml ==")
-        flaml_side.main(opt("--sets", args.sets) + opt("--budget", args.budget) + common)
+        flaml_side.main(opt("--sets", args.sets) + opt("--budget", args.budget) + opt("--threads", args.threads)
+                        + common)
     print(f"\nbenchmarks done in {time.perf_counter() - start:.0f} s"
           + ("" if args.no_save or run == ["evidence"] else "; figures in benchmarks/results.json"), file=sys.stderr)
 

@@ -34,7 +34,7 @@ from typing import Any, Optional
 
 from advisor.deciding.evidence import (EVIDENCE_PATH, DatasetEvidence, EvidenceSuite, Machine, ModelScore, Pick,
                                        load_evidence, size_band)
-from benchmarks._common import table
+from benchmarks._common import loadavg, table
 from benchmarks.evidence_data import CACHE, Spec, specs
 
 METRIC = {"classification": "macro_f1", "regression": "r2"}
@@ -181,10 +181,22 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-def _header(argv: list[str]) -> dict[str, Any]:
+def limit_threads(threads: int) -> Any:
+    """Cap OpenMP / BLAS (threadpoolctl) and torch at `threads` per process. On a shared 2-core machine two
+    OpenMP threads under load turn every barrier into a wait (gradient boosting on digits: 256 s instead of 23 s
+    with one thread), so the suite runs with one thread unless told otherwise."""
+    from threadpoolctl import threadpool_limits
+
+    import torch
+
+    torch.set_num_threads(threads)
+    return threadpool_limits(limits=threads)
+
+
+def _header(argv: list[str], threads: int) -> dict[str, Any]:
     return {"date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
             "machine": Machine(cpu_count=os.cpu_count(), platform=platform.platform(),
-                               python=platform.python_version()),
+                               python=platform.python_version(), threads=threads, loadavg=loadavg()),
             "command": "python -m benchmarks evidence" + "".join(f" {a}" for a in argv),
             "versions": _versions()}
 
@@ -216,6 +228,30 @@ def summary(suite: EvidenceSuite) -> str:
     return "\n".join(out)
 
 
+def markdown(suite: EvidenceSuite) -> str:
+    """The benchmarks/README.md tables of a suite: one row per dataset, the picks' regrets, the best model."""
+    lines = []
+    for title, keep in (("Classification (macro-F1) and regression (R²), higher is better", True),
+                        ("Forecasting (error on the held-out tail, lower is better; regret in the error's units)",
+                         False)):
+        rows = [d for d in suite.datasets if d.higher_is_better is keep]
+        if not rows:
+            continue
+        lines += ["", f"{title}:", "",
+                  "| dataset | n | metric | rules' pick | regret | final pick | regret | best model | best | within |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
+        for d in rows:
+            lines.append(f"| {d.name} ({d.modality}) | {d.n:,} | {d.metric} | `{d.rules_pick.model}` | "
+                         f"{_fmt(d.rules_pick.regret)} | `{d.final_pick.model}` | {_fmt(d.final_pick.regret)} | "
+                         f"`{d.best}` | {_fmt(d.best_score)} | {'yes' if d.within('final') else 'no'} |")
+    scored = [d for d in suite.datasets if d.best_score is not None]
+    regrets = [d.final_pick.regret for d in scored if d.higher_is_better and d.final_pick.regret is not None]
+    lines += ["", f"Final pick within tolerance of the best on {sum(d.within() for d in scored)} of {len(scored)} "
+              f"datasets" + (f"; mean regret {statistics.fmean(regrets):.3f} over the {len(regrets)} "
+                             "classification / regression ones" if regrets else "") + "."]
+    return "\n".join(lines)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks evidence", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -224,18 +260,24 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--deep-budget", type=float, default=90.0, help="seconds per deep fit")
     parser.add_argument("--train-minutes", type=float, default=None,
                         help="advisor train's time budget (default: --deep-budget)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per library (see limit_threads)")
     parser.add_argument("--out", default=str(EVIDENCE_PATH))
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--markdown", action="store_true", help="print the README tables of --out; run nothing")
     args = parser.parse_args(argv)
     argv = list(sys.argv[2:] if argv is None else argv)
+    if args.markdown:
+        print(markdown(load_evidence(args.out)))
+        return
     every = specs()
     names = [n.strip() for n in args.sets.split(",")] if args.sets else list(every)
     unknown = [n for n in names if n not in every]
     if unknown:
         parser.error(f"unknown set(s) {unknown}; choose from: {', '.join(every)}")
     suite = load_evidence(args.out) if args.sets else EvidenceSuite()
-    suite = suite.model_copy(update=_header(argv))
+    suite = suite.model_copy(update=_header(argv, args.threads))
     start = time.perf_counter()
+    limits = limit_threads(args.threads)
     for name in names:
         spec = every[name]
         why = spec.available()
@@ -257,6 +299,7 @@ def main(argv: Optional[list[str]] = None) -> None:
               f"{time.perf_counter() - began:.0f} s", flush=True)
         if not args.no_save:
             save(suite, args.out)
+    limits.unregister()
     if not args.sets:
         suite.seconds = round(time.perf_counter() - start, 1)
     if not args.no_save:

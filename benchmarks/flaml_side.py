@@ -34,7 +34,7 @@ def _score(task: str, y: Any, pred: Any) -> float:
     return float(metrics.f1_score(y, pred, average="macro", zero_division=0))
 
 
-def _flaml(train: Any, test: Any, task: str, budget: float) -> tuple[float, float, str]:
+def _flaml(train: Any, test: Any, task: str, budget: float, threads: int) -> tuple[float, float, str]:
     """(held-out score, wall seconds, FLAML's best learner)."""
     from flaml import AutoML
 
@@ -43,7 +43,7 @@ def _flaml(train: Any, test: Any, task: str, budget: float) -> tuple[float, floa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         automl.fit(X_train=train.X, y_train=train.y, task=task, time_budget=budget, metric=METRIC[task],
-                   seed=0, verbose=0)
+                   seed=0, verbose=0, n_jobs=threads)
         pred = automl.predict(test.X)
     return _score(task, test.y, pred), time.perf_counter() - start, str(automl.best_estimator)
 
@@ -64,13 +64,13 @@ def _advisor(spec: Spec, path: Path, budget: float) -> tuple[float, float, str]:
     return float(metrics[METRIC[spec.task]]), time.perf_counter() - start, str(metrics["model"])
 
 
-def run_table(spec: Spec, budget: float) -> dict[str, Any]:
+def run_table(spec: Spec, budget: float, threads: int) -> dict[str, Any]:
     import zoo
 
     path = spec.make(CACHE)
     data = zoo.load_dataset(path, spec.modality, task=spec.task, target=spec.target)
     train, test = zoo.split_dataset(data, spec.task, seed=0)
-    f_score, f_seconds, f_model = _flaml(train, test, spec.task, budget)
+    f_score, f_seconds, f_model = _flaml(train, test, spec.task, budget, threads)
     a_score, a_seconds, a_model = _advisor(spec, path, budget)
     return {"dataset": spec.name, "task": spec.task, "metric": METRIC[spec.task], "n": len(data),
             "flaml": f_score, "flaml_seconds": f_seconds, "flaml_learner": f_model,
@@ -93,6 +93,7 @@ def main(argv: Optional[list[str]] = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=None, help="comma-separated table names (default: every table)")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds for FLAML and for advisor train")
+    parser.add_argument("--threads", type=int, default=1, help="threads per library, both sides (FLAML's n_jobs)")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
     if importlib.util.find_spec("flaml") is None:
@@ -102,22 +103,26 @@ def main(argv: Optional[list[str]] = None) -> None:
     names = [n.strip() for n in args.sets.split(",")] if args.sets else list(tables)
     if any(n not in tables for n in names):
         parser.error(f"unknown table(s) {[n for n in names if n not in tables]}; choose from: {', '.join(tables)}")
-    rows = []
+    from benchmarks.evidence import limit_threads
+
+    limits, rows = limit_threads(args.threads), []
     for name in names:
         why = tables[name].available()
         if why:
             print(f"== {name}: skipped ({why})", flush=True)
             continue
-        rows.append(run_table(tables[name], args.budget))
+        rows.append(run_table(tables[name], args.budget, args.threads))
         r = rows[-1]
         print(f"== {name}: FLAML {r['flaml']:.3f} ({r['flaml_learner']}, {r['flaml_seconds']:.0f} s) vs advisor "
               f"{r['advisor']:.3f} ({r['advisor_model']}, {r['advisor_seconds']:.0f} s)", flush=True)
+    limits.unregister()
     print(table([[r["dataset"], r["metric"], r["n"], r["flaml"], r["flaml_learner"], r["flaml_seconds"],
                   r["advisor"], r["advisor_model"], r["advisor_seconds"]] for r in rows],
                 ["dataset", "metric", "n", "FLAML", "learner", "FLAML s", "advisor", "model", "advisor s"]))
     print("\n".join(_means(rows)))
     if not args.no_save and rows:
-        save_results("flaml", {"budget_s": args.budget, "rows": rows, "machine": machine()})
+        save_results("flaml", {"budget_s": args.budget, "threads": args.threads, "rows": rows,
+                               "machine": machine()})
 
 
 if __name__ == "__main__":

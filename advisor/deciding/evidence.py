@@ -85,6 +85,8 @@ class Machine(BaseModel):
     cpu_count: Optional[int] = None
     platform: str = ""
     python: str = ""
+    threads: Optional[int] = Field(None, description="threads per library (OpenMP / BLAS / torch) the suite ran with")
+    loadavg: Optional[list[float]] = Field(None, description="1/5/15-minute load when the run started")
 
 
 class EvidenceSuite(BaseModel):
