@@ -151,7 +151,10 @@ def pick_confidence(modality: str, n_samples: Optional[int], evidence: Optional[
             continue
         within, total = _share(pool)
         if total >= MIN_DATASETS or (scope == "all" and total):
-            text = (f"measured: the advisor's pick was within {suite.tolerance:g} of the best model on {within} of "
+            close = f"within {suite.tolerance:g} of the best model" + (
+                f" (forecasts: within {suite.tolerance:.0%} of the best error)"
+                if any(not d.higher_is_better for d in pool) else "")
+            text = (f"measured: the advisor's pick was {close} on {within} of "
                     f"{total} {what} in the project's evidence suite{why_wider if band or scope == 'all' else ''}")
             return Confidence(value=round(within / total, 2), n_datasets=total, n_within=within,
                               band=band if scope == "band" else None, scope=scope,  # type: ignore[arg-type]
