@@ -193,7 +193,8 @@ def specs() -> dict[str, Spec]:
              _shipped("fashion_mnist_demo.npz")),
         Spec("digits_png", sk + "load_digits rendered as 32x32 PNGs in class folders", "image", "classification",
              _digits_images),
-        Spec("cats_dogs", f"../shared/data/cats-dogs/train (beside the repository), first {CATS_DOGS_PER_CLASS} photos per class",
+        Spec("cats_dogs", "../shared/data/cats-dogs/train (beside the repository), first "
+             f"{CATS_DOGS_PER_CLASS} photos per class",
              "image", "classification", _cats_dogs, available=_cats_dogs_present),
         Spec("seattle_temp_max", "shipped: examples/data/seattle_weather.csv (daily)", "time_series",
              "forecasting", _shipped("seattle_weather.csv"), target="temp_max"),

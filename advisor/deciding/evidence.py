@@ -93,7 +93,7 @@ class EvidenceSuite(BaseModel):
     schema_version: Literal[1] = SCHEMA_VERSION
     date: str = ""
     machine: Machine = Field(default_factory=Machine)
-    command: str = ""
+    command: str = Field("", description="the last run's command (a --sets rerun merges into the file)")
     versions: dict[str, str] = Field(default_factory=dict)
     tolerance: float = TOLERANCE
     seconds: Optional[float] = Field(None, description="wall seconds of the last full run")
