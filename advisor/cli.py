@@ -27,12 +27,18 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def confidence_text(rec: Recommendation) -> str:
+    """'confidence 0.78' (measured on the evidence suite), or 'confidence not measured'."""
+    return "confidence not measured" if rec.confidence is None else f"confidence {rec.confidence:.2f}"
+
+
 def summary(rec: Recommendation) -> str:
     """The readable answer: the pick, why, what would change it, risks, costs."""
     scores = " · ".join(f"{a} {_fmt(s)}" + (" (n/a)" if a in rec.excluded else "") for a, s in rec.scores.items())
     built = f"zoo model '{rec.model}'" if rec.model else "no zoo model yet"
     lines = [
-        f"{rec.name}: {rec.approach.upper()} — {rec.architecture} → {built} (confidence {rec.confidence:.2f})",
+        f"{rec.name}: {rec.approach.upper()} — {rec.architecture} → {built} ({confidence_text(rec)})",
+        *([f"  confidence: {rec.confidence_basis}"] if rec.confidence_basis else []),
         *([f"  note: {rec.model_note}"] if rec.model_note else []),
         f"  scores: {scores}",
         f"  plan: {rec.plan.strategy}" + "".join(f"; {s.id}" for s in rec.plan.steps),

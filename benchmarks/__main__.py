@@ -6,10 +6,15 @@
     python -m benchmarks forecasting --sets co2_weekly,sunspots_yearly
     python -m benchmarks zoo_speed --only deep --repeats 9
     python -m benchmarks quality --sets demo,cats_dogs
+    python -m benchmarks evidence             # the evidence suite -> advisor/deciding/evidence.json (~30 min)
+    python -m benchmarks evidence --sets iris,wine --seeds 2 --deep-budget 90
+    python -m benchmarks flaml                # FLAML beside `advisor train` on the suite's tables
 
 Options after the part names go to the parts that take them (--repeats: recommend and zoo_speed; --only and
 --steps: zoo_speed; --sets, --cats-dogs and --skip-text-finetune: quality; --sets: forecasting (series names);
---no-save: all). `quick` leaves forecasting out.
+--sets, --seeds, --deep-budget, --train-minutes, --threads and --out: evidence; --sets, --budget and --threads:
+flaml; --no-save: all). `all` runs recommend, zoo_speed, quality and forecasting (`quick` leaves forecasting out);
+evidence and flaml run only when named (they take long).
 Each part merges its figures into benchmarks/results.json, so running a subset keeps the others' last figures.
 """
 
@@ -19,7 +24,8 @@ import argparse
 import sys
 import time
 
-PARTS = ("recommend", "zoo_speed", "quality", "forecasting")
+PARTS = ("recommend", "zoo_speed", "quality", "forecasting", "evidence", "flaml")
+NAMED_ONLY = ("evidence", "flaml")          # long: not part of `all`
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,6 +39,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sets", default=None)
     parser.add_argument("--cats-dogs", default=None)
     parser.add_argument("--skip-text-finetune", action="store_true")
+    parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--deep-budget", type=float, default=None)
+    parser.add_argument("--train-minutes", type=float, default=None)
+    parser.add_argument("--budget", type=float, default=None)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out", default=None)
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
     parts = args.parts or ["all"]
@@ -40,7 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown part(s) {unknown}; choose all, quick, or any of: {', '.join(PARTS)}")
     quick = "quick" in parts
-    run = list(PARTS) if "all" in parts else [p for p in PARTS if p in parts or (quick and p != "forecasting")]
+    every = [p for p in PARTS if p not in NAMED_ONLY]
+    run = every if "all" in parts else [p for p in PARTS if p in parts or (quick and p in every and p != "forecasting")]
 
     def opt(name: str, value: object, default: object = None) -> list[str]:
         value = default if value is None else value
@@ -69,8 +82,21 @@ def main(argv: list[str] | None = None) -> None:
 
         print("== forecasting ==")
         forecasting.main(opt("--series", args.sets) + common)
+    if "evidence" in run:
+        from benchmarks import evidence
+
+        print("== evidence ==")
+        evidence.main(opt("--sets", args.sets) + opt("--seeds", args.seeds) + opt("--deep-budget", args.deep_budget)
+                      + opt("--train-minutes", args.train_minutes) + opt("--out", args.out)
+                      + opt("--threads", args.threads) + common)
+    if "flaml" in run:
+        from benchmarks import flaml_side
+
+        print("== flaml ==")
+        flaml_side.main(opt("--sets", args.sets) + opt("--budget", args.budget) + opt("--threads", args.threads)
+                        + common)
     print(f"\nbenchmarks done in {time.perf_counter() - start:.0f} s"
-          + ("" if args.no_save else "; figures in benchmarks/results.json"), file=sys.stderr)
+          + ("" if args.no_save or run == ["evidence"] else "; figures in benchmarks/results.json"), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,14 @@ def test_recommend_json_keys():
     data = json.loads(result.stdout)
     assert {"approach", "architecture", "model", "scores", "confidence", "trace", "counterfactuals"} <= set(data)
     assert data["approach"] == "classical"
+    assert data["confidence_basis"].startswith("measured: ") and "rule_margin" in data
+
+
+def test_recommend_says_what_confidence_counts():
+    out = run_advisor("recommend", str(EXAMPLES / "credit_scoring.yaml")).stdout
+    head, basis = out.splitlines()[:2]
+    assert "(confidence " in head
+    assert basis.startswith("  confidence: measured: the advisor's pick was within 0.02 of the best model on ")
 
 
 def test_rules_and_schema():

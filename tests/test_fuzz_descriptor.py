@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from advisor import DescriptorError, ProjectDescriptor, load_descriptor, recommend
 from advisor.cli import cli
+from advisor.deciding.evidence import pick_confidence
 from advisor.deciding.schema import MAX_MESSAGE, DataSpec, Needs, Resources
 
 SECTIONS = {"data": DataSpec, "resources": Resources, "needs": Needs}
@@ -272,17 +273,19 @@ def assert_engine_consistent(desc: ProjectDescriptor, rec: Any, rerun_counterfac
     assert all(a.score == rec.scores[a.approach] for a in rec.alternatives)
     scores = [a.score for a in rec.alternatives]
     assert scores == sorted(scores, reverse=True)
-    # confidence: a probability that grows with the lead; 1 when nothing competes, at most a coin flip on a tie
+    # rule margin: grows with the lead; 1 when nothing competes, at most a coin flip on a tie
     gaps = _gaps(rec)
-    assert 0 <= rec.confidence <= 1
+    assert 0 <= rec.rule_margin <= 1
     if not gaps:
-        assert rec.confidence == 1
+        assert rec.rule_margin == 1
     else:
-        assert rec.confidence >= round(1 / len(live), 2) - 0.01
+        assert rec.rule_margin >= round(1 / len(live), 2) - 0.01
         if gaps[0] == 0:
-            assert rec.confidence <= 0.5
+            assert rec.rule_margin <= 0.5
         if gaps[0] >= 4:        # a lead of 4 points over every rival: at least 1 / (1 + rivals * e^-2)
-            assert rec.confidence >= round(1 / (1 + len(gaps) * math.exp(-2.0)), 2) - 0.01
+            assert rec.rule_margin >= round(1 / (1 + len(gaps) * math.exp(-2.0)), 2) - 0.01
+    # confidence: measured on the evidence suite for this modality and size, not voted by the rules
+    assert rec.confidence == pick_confidence(rec.modality, desc.data.n_samples).value
     # counterfactuals: each change, applied and re-run, gives the approach it promises
     for cf in rec.counterfactuals:
         assert cf.changes and cf.approach != rec.approach and cf.approach in cf.text
@@ -432,8 +435,8 @@ def test_unreadable_paths_are_one_line(scratch: Path) -> None:
         assert message.splitlines() == [message] and len(message) <= MAX_MESSAGE and needle in message, message
 
 
-def test_confidence_grows_with_the_lead() -> None:
-    """Across many recommendations: a lead at least as large over every rival never gives a lower confidence,
+def test_rule_margin_grows_with_the_lead() -> None:
+    """Across many recommendations: a lead at least as large over every rival never gives a lower rule margin,
     and a lead over the runner-up larger by a point gives a strictly higher one (short of saturation)."""
     recs = []
     for modality in ("tabular", "image", "text", "time_series"):
@@ -446,8 +449,8 @@ def test_confidence_grows_with_the_lead() -> None:
                     recs.append(recommend(desc))
     by_gaps = {}
     for rec in recs:
-        by_gaps.setdefault(tuple(_gaps(rec)), set()).add(rec.confidence)
-    assert all(len(c) == 1 for c in by_gaps.values()), by_gaps          # the lead alone decides the confidence
+        by_gaps.setdefault(tuple(_gaps(rec)), set()).add(rec.rule_margin)
+    assert all(len(c) == 1 for c in by_gaps.values()), by_gaps          # the lead alone decides the margin
     points = [(g, c.pop()) for g, c in by_gaps.items()]
     assert len(points) > 5
     for ga, ca in points:

@@ -152,6 +152,7 @@ _TREE = {"*": {"max_depth": (2, 3, 4, 5, 6, 8), "min_samples_leaf": (1, 5, 20)}}
 _SVM = {"*": {"C": (0.1, 1.0, 10.0, 100.0), "gamma": ("scale", 0.01, 0.1)}}
 _TFIDF = {_CLF: {"C": (1.0, 10.0, 100.0), "class_weight": (None, "balanced")}}
 _HEAD_C = {_CLF: {"C": (0.1, 1.0, 10.0)}}
+_HYBRID_HEAD = {_CLF: {"head": ("logistic", "random_forest"), "C": (0.1, 1.0, 10.0)}}
 
 
 # Order matters: for one (family, architecture, modality, task) the first entry serving it is the pick.
@@ -220,7 +221,7 @@ CATALOGUE: tuple[Entry, ...] = (
     _e("image_effnet_lite0_features_linear", "hybrid", "cnn_features_linear", ("image",), ("classification",),
        f"{_H}:ImageCnnFeaturesClassifier",
        "Frozen EfficientNet-Lite0 features (1280-d) + standardised logistic regression.", pretrained=EFFNET,
-       search=_HEAD_C),
+       search=_HYBRID_HEAD),
     _e("image_effnet_lite0_features_ridge", "hybrid", "cnn_features_linear", ("image",), ("regression",),
        f"{_H}:ImageCnnFeaturesRegressor",
        "Frozen EfficientNet-Lite0 features (1280-d) + ridge regression (alpha chosen by inner CV).",
@@ -232,7 +233,7 @@ CATALOGUE: tuple[Entry, ...] = (
     _e("text_minilm_features_linear", "hybrid", "transformer_features_linear", ("text",), ("classification",),
        f"{_H}:TextMiniLMFeaturesClassifier",
        "Frozen all-MiniLM-L6-v2 sentence embeddings (384-d) + standardised logistic regression.",
-       pretrained=MINILM, search=_HEAD_C),
+       pretrained=MINILM, search=_HYBRID_HEAD),
     _e("text_minilm_features_ridge", "hybrid", "transformer_features_linear", ("text",), ("regression",),
        f"{_H}:TextMiniLMFeaturesRegressor",
        "Frozen all-MiniLM-L6-v2 sentence embeddings (384-d) + ridge regression (alpha chosen by inner CV).",

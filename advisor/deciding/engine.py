@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional
 from pydantic import BaseModel
 
 from advisor.deciding.estimates import estimate
+from advisor.deciding.evidence import pick_confidence
 from advisor.deciding.recommendation import (Alternative, Counterfactual, Recommendation, TraceEntry,
                                     TrainingPlan)
 from advisor.deciding.rules import APPROACHES, Condition, PlanStep, Risk, Rule, Rulebook, compile_condition, load_rulebook
@@ -22,7 +23,7 @@ from advisor.deciding.schema import ProjectDescriptor, load_descriptor
 from zoo import catalogue
 
 Facts = dict[str, Any]
-_TEMPERATURE = 2.0  # softmax temperature turning score gaps into a confidence
+_TEMPERATURE = 2.0  # softmax temperature turning rule-point gaps into the rule margin
 _MAX_COUNTERFACTUALS = 6
 
 
@@ -147,7 +148,8 @@ def _model_for(approach: str, architecture: str, facts: Mapping[str, Any]) -> tu
     return resolve_model(approach, architecture, str(facts["data.modality"]), str(facts["task"]))
 
 
-def _confidence(outcome: _Outcome) -> float:
+def _rule_margin(outcome: _Outcome) -> float:
+    """The pick's softmax share of the rule points among the live approaches (1 when nothing competes)."""
     live = outcome.ranked
     exps = {a: math.exp(outcome.scores[a] / _TEMPERATURE) for a in live}
     return round(exps[outcome.approach] / sum(exps.values()), 2)
@@ -293,13 +295,15 @@ def recommend(descriptor: "ProjectDescriptor | Mapping[str, Any] | str", measure
         for a in outcome.ranked[1:]
     ]
     live = outcome.ranked
+    evidence = pick_confidence(str(facts["data.modality"]), facts.get("data.n_samples"))
     return Recommendation(
         name=desc.name, task=str(facts["task"]), modality=str(facts["data.modality"]),
         approach=pick, architecture=arch, model=models[pick][0], model_note=models[pick][1],
         plan=_plan(outcome, pick),
         scores={a: outcome.scores[a] for a in APPROACHES},
         excluded=dict(outcome.excluded),
-        confidence=_confidence(outcome), why=_why(outcome),
+        confidence=evidence.value, confidence_basis=evidence.basis_text, rule_margin=_rule_margin(outcome),
+        why=_why(outcome),
         trace=[TraceEntry(id=f"measured.{note.split()[0].split('.')[-1]}", factor="dataset_size",
                           section="Difference 2: Data Requirements", effect=note.split(" measured")[0],
                           reason="Not declared in the descriptor: counted from data.path before the rules ran.")

@@ -75,7 +75,15 @@ class Recommendation(BaseModel):
     plan: TrainingPlan
     scores: dict[str, float]
     excluded: dict[str, str] = Field(default_factory=dict, description="approach -> why it cannot serve")
-    confidence: float = Field(ge=0, le=1)
+    confidence: Optional[float] = Field(
+        None, ge=0, le=1, description="measured, not voted: the share of the project's evidence-suite datasets "
+        "of this modality and size band (else the modality, else all) where the advisor's final pick scored "
+        "within 0.02 of the best zoo model (forecasting: within 2 % of the best error); None without evidence")
+    confidence_basis: str = Field("", description="what the confidence counts, in words: how many datasets, "
+                                  "which ones, and whether the basis was widened")
+    rule_margin: float = Field(0.0, ge=0, le=1, description="how far the rules' points favour the pick over its "
+                               "live rivals (softmax of rule points, temperature 2); not a probability of "
+                               "being right")
     why: list[str]
     trace: list[TraceEntry]
     risks: list[Risk]

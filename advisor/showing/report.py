@@ -138,9 +138,11 @@ def _recommendation(rec: Optional[Recommendation]) -> Optional[dict[str, Any]]:
         m = _WHY.match(line)
         why.append({"text": m.group(1) if m else line, "rule": m.group(2) if m else ""})
     conf = float(rec.confidence or 0)
+    shown = "not measured" if rec.confidence is None else f"{conf:.2f}"
     return {
         "approach": str(rec.approach), "architecture": rec.architecture,
-        "model": rec.model, "confidence": f"{conf:.2f}", "confidence_style": f"width: {conf:.0%}",
+        "model": rec.model, "confidence": shown, "confidence_style": f"width: {conf:.0%}",
+        "confidence_basis": rec.confidence_basis,
         "strategy": rec.plan.strategy, "steps": rec.plan.steps,
         "why": why, "measured": rec.measured, "excluded": list(excluded.items()),
         "scores_chart": charts.bar_chart(rows, notes=notes, label="Score per approach (sum of rule points)"),
@@ -509,7 +511,7 @@ def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> di
     headline: list[tuple[str, str]] = []
     if rec:
         headline += [("approach", str(rec.approach)), ("model", rec.model or "none in the zoo yet"),
-                     ("confidence", f"{rec.confidence:.2f}")]
+                     ("confidence", "not measured" if rec.confidence is None else f"{rec.confidence:.2f}")]
     if metrics:
         if metrics.model != (rec.model if rec else None):
             headline.append(("trained model", metrics.model))
