@@ -12,8 +12,8 @@
 
 Options after the part names go to the parts that take them (--repeats: recommend and zoo_speed; --only and
 --steps: zoo_speed; --sets, --cats-dogs and --skip-text-finetune: quality; --sets: forecasting (series names);
---sets, --seeds, --deep-budget, --train-minutes, --threads and --out: evidence; --sets, --budget and --threads:
-flaml; --no-save: all). `all` runs recommend, zoo_speed, quality and forecasting (`quick` leaves forecasting out);
+--sets, --seeds, --deep-budget, --train-minutes, --reuse-sweep, --threads and --out: evidence; --sets, --budget
+and --threads: flaml; --no-save: all). `all` runs recommend, zoo_speed, quality and forecasting (`quick` leaves forecasting out);
 evidence and flaml run only when named (they take long).
 Each part merges its figures into benchmarks/results.json, so running a subset keeps the others' last figures.
 """
@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--deep-budget", type=float, default=None)
     parser.add_argument("--train-minutes", type=float, default=None)
+    parser.add_argument("--reuse-sweep", action="store_true")
     parser.add_argument("--budget", type=float, default=None)
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", default=None)
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> None:
         print("== evidence ==")
         evidence.main(opt("--sets", args.sets) + opt("--seeds", args.seeds) + opt("--deep-budget", args.deep_budget)
                       + opt("--train-minutes", args.train_minutes) + opt("--out", args.out)
+                      + (["--reuse-sweep"] if args.reuse_sweep else [])
                       + opt("--threads", args.threads) + common)
     if "flaml" in run:
         from benchmarks import flaml_side

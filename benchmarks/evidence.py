@@ -95,7 +95,7 @@ def _final_pick(desc: Any, rec: Any, seeds: list[int], task: str, train_minutes:
     """What `advisor train` trains and scores, per seed."""
     from advisor.running.train import train_run
 
-    pick, seconds = Pick(), []
+    pick, seconds, measured = Pick(), [], []
     for seed in seeds:
         try:
             with tempfile.TemporaryDirectory(prefix="evidence-run-") as tmp, warnings.catch_warnings():
@@ -108,9 +108,13 @@ def _final_pick(desc: Any, rec: Any, seeds: list[int], task: str, train_minutes:
         pick.models.append(str(metrics["model"]))
         pick.scores.append(_metric(task, metrics)[1])
         seconds.append(float(metrics["train_seconds"]))
+        sel = metrics.get("selection") or {}
+        measured.append((float(sel.get("seconds") or 0.0), float(sel.get("probe_seconds") or 0.0)))
     if pick.scores:
         pick.model = max(dict.fromkeys(pick.models), key=pick.models.count)
         pick.mean, pick.seconds = statistics.fmean(pick.scores), statistics.fmean(seconds)
+        pick.selection_seconds = statistics.fmean(m[0] for m in measured)
+        pick.probe_seconds = statistics.fmean(m[1] for m in measured)
     return pick
 
 
@@ -128,11 +132,17 @@ def _rules_pick(rec: Any, rows: list[ModelScore]) -> Pick:
                 error=row.error)
 
 
-def _sweep(spec: Spec, splits: dict[int, tuple[Any, Any]], deep_budget: float) -> tuple[list[ModelScore], str]:
+def _sweep(spec: Spec, splits: dict[int, tuple[Any, Any]], deep_budget: float,
+           known: Optional[dict[str, ModelScore]] = None) -> tuple[list[ModelScore], str]:
+    """Every catalogue model serving the dataset, fit and scored; rows in `known` (same splits, an earlier run
+    of the suite: --reuse-sweep) are kept instead of refit."""
     from zoo import catalogue
 
     rows, metric = [], METRIC.get(spec.task, "mae")
     for entry in catalogue.serving(spec.modality, spec.task):
+        if known and entry.name in known and known[entry.name].mean is not None:
+            rows.append(known[entry.name])
+            continue
         use = splits if entry.family != "deep" else dict(list(splits.items())[:1])
         row, used = _sweep_model(entry, spec.task, use, deep_budget)
         metric = used or metric
@@ -142,7 +152,8 @@ def _sweep(spec: Spec, splits: dict[int, tuple[Any, Any]], deep_budget: float) -
     return rows, metric
 
 
-def run_dataset(spec: Spec, n_seeds: int, deep_budget: float, train_minutes: float) -> DatasetEvidence:
+def run_dataset(spec: Spec, n_seeds: int, deep_budget: float, train_minutes: float,
+                known: Optional[dict[str, ModelScore]] = None) -> DatasetEvidence:
     """The sweep, the rules' pick and the final pick on one dataset."""
     import zoo
     from advisor import recommend
@@ -152,7 +163,7 @@ def run_dataset(spec: Spec, n_seeds: int, deep_budget: float, train_minutes: flo
     rec = recommend(desc, measured=measured)
     data = zoo.load_dataset(path, spec.modality, task=spec.task, target=spec.target, text_column=spec.text_column)
     seeds = list(range(n_seeds))
-    rows, metric = _sweep(spec, {s: zoo.split_dataset(data, spec.task, seed=s) for s in seeds}, deep_budget)
+    rows, metric = _sweep(spec, {s: zoo.split_dataset(data, spec.task, seed=s) for s in seeds}, deep_budget, known)
     final = _final_pick(desc, rec, seeds if rec.approach != "deep" else seeds[:1], spec.task, train_minutes)
     higher = spec.task != "forecasting"
     scored = [r for r in rows if r.mean is not None]
@@ -264,6 +275,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser.add_argument("--out", default=str(EVIDENCE_PATH))
     parser.add_argument("--no-save", action="store_true")
     parser.add_argument("--markdown", action="store_true", help="print the README tables of --out; run nothing")
+    parser.add_argument("--reuse-sweep", action="store_true",
+                        help="keep the swept models' scores already in --out (same splits); fit only models new "
+                             "to the catalogue, and rerun the rules' and the final pick")
     args = parser.parse_args(argv)
     argv = list(sys.argv[2:] if argv is None else argv)
     if args.markdown:
@@ -274,7 +288,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     unknown = [n for n in names if n not in every]
     if unknown:
         parser.error(f"unknown set(s) {unknown}; choose from: {', '.join(every)}")
-    suite = load_evidence(args.out) if args.sets else EvidenceSuite()
+    earlier = load_evidence(args.out) if (args.sets or args.reuse_sweep) and os.path.exists(args.out) else None
+    suite = earlier if args.sets and earlier is not None else EvidenceSuite()
+    swept = {d.name: {m.name: m for m in d.models} for d in earlier.datasets} if args.reuse_sweep and earlier else {}
     suite = suite.model_copy(update=_header(argv, args.threads))
     start = time.perf_counter()
     limits = limit_threads(args.threads)
@@ -287,7 +303,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         print(f"== {name} ({spec.modality} {spec.task})", flush=True)
         began = time.perf_counter()
         try:
-            result = run_dataset(spec, args.seeds, args.deep_budget, args.train_minutes or args.deep_budget / 60)
+            result = run_dataset(spec, args.seeds, args.deep_budget, args.train_minutes or args.deep_budget / 60,
+                                 swept.get(name))
         except Exception as exc:  # noqa: BLE001 - a dataset that cannot be had is reported, the suite goes on
             print(f"  failed: {_one_line(exc)}", flush=True)
             continue

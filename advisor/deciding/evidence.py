@@ -50,6 +50,9 @@ class Pick(BaseModel):
     regret: Optional[float] = Field(None, description="how much worse than the best model's mean, in the metric's "
                                     "units (>= 0 is worse; negative: better than every swept model)")
     seconds: Optional[float] = Field(None, description="mean train seconds (the final pick: `advisor train`'s)")
+    selection_seconds: Optional[float] = Field(
+        None, description="the final pick: mean seconds of the measurement before training (probe included)")
+    probe_seconds: Optional[float] = Field(None, description="the final pick: mean seconds of the probe alone")
     error: Optional[str] = None
 
 
