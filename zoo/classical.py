@@ -284,13 +284,16 @@ class TabularRandomForest(_TabularSupervised):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
+    _forests: tuple[type, type] = (RandomForestClassifier, RandomForestRegressor)
+
     def _make_model(self, n_numeric: int, n_categorical: int) -> Any:
         kw = dict(n_estimators=self.n_estimators, max_depth=self.max_depth, min_samples_leaf=self.min_samples_leaf,
                   n_jobs=self.n_jobs, random_state=self.random_state)
+        classifier, regressor = self._forests
         if self._is_classifier():
             mf = "sqrt" if self.max_features is None else self.max_features
-            return RandomForestClassifier(max_features=mf, class_weight=self.class_weight, **kw)
-        return RandomForestRegressor(max_features=1.0 if self.max_features is None else self.max_features, **kw)
+            return classifier(max_features=mf, class_weight=self.class_weight, **kw)
+        return regressor(max_features=1.0 if self.max_features is None else self.max_features, **kw)
 
     @property
     def feature_importances_(self) -> np.ndarray:
@@ -303,13 +306,7 @@ class TabularExtraTrees(TabularRandomForest):
     """Extremely randomised trees on imputed + one-hot features: split thresholds drawn at random, which often
     generalises better than a random forest on small, noisy tables."""
 
-    def _make_model(self, n_numeric: int, n_categorical: int) -> Any:
-        kw = dict(n_estimators=self.n_estimators, max_depth=self.max_depth, min_samples_leaf=self.min_samples_leaf,
-                  n_jobs=self.n_jobs, random_state=self.random_state)
-        if self._is_classifier():
-            mf = "sqrt" if self.max_features is None else self.max_features
-            return ExtraTreesClassifier(max_features=mf, class_weight=self.class_weight, **kw)
-        return ExtraTreesRegressor(max_features=1.0 if self.max_features is None else self.max_features, **kw)
+    _forests = (ExtraTreesClassifier, ExtraTreesRegressor)
 
 
 class TabularSVM(_TabularSupervised):
