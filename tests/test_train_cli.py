@@ -57,7 +57,10 @@ def test_train_forecasting_time_ordered(tmp_path):
     result = _train(str(EXAMPLES / "weather_forecasting.yaml"), "--out", str(tmp_path / "w"))
     assert result.returncode == 0, result.stderr
     metrics = json.loads((tmp_path / "w" / "metrics.json").read_text())
-    assert metrics["model"] == "ts_lag_gradient_boosting" and metrics["mae"] < 8
+    sel = metrics["selection"]                       # chosen by rolling-origin backtests on the training part
+    assert sel["folds"].startswith("3 rolling origins, horizon ") and sel["metric"] == "neg_mase"
+    assert metrics["model"] == sel["model"] and metrics["model"].startswith("ts_") and metrics["mae"] < 8
+    assert metrics["mase"] < metrics["baselines"]["seasonal_naive"]["mase"]      # beats same-day-last-year
 
 
 def _one_line_exit_2(result, needle: str) -> None:

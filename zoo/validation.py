@@ -125,19 +125,20 @@ def fold_score(model: Any, train: Dataset, val: Dataset, task: str) -> float:
 
 
 def cross_validate(make: Callable[[], Any], data: Dataset, plan: FoldPlan, task: str, *,
-                   deadline: Optional[float] = None, fit: Optional[Callable[[Any, Dataset], Any]] = None
-                   ) -> CvResult:
+                   deadline: Optional[float] = None, fit: Optional[Callable[[Any, Dataset], Any]] = None,
+                   min_folds: int = 1) -> CvResult:
     """Fit a fresh ``make()`` on each fold's train part and score its validation part.
 
     Stops early (``stopped`` says why) when the next fold would pass ``deadline`` (a ``time.perf_counter``
     value), judged from the last fold's time (the first fold may have paid for memoised features the others
-    reuse); a fit that raises ends the candidate with ``error``.
+    reuse); ``min_folds`` run whatever the deadline (a gap needs two folds to have a noise estimate). A fit
+    that raises ends the candidate with ``error``.
     """
     result = CvResult()
     start = last = time.perf_counter()
     for i, (tr, va) in enumerate(plan.folds):
         now = time.perf_counter()
-        if deadline is not None and i and now + (now - last if i > 1 else 0.0) > deadline:
+        if deadline is not None and i >= max(min_folds, 1) and now + (now - last if i > 1 else 0.0) > deadline:
             result.stopped = f"time budget: {i} of {len(plan.folds)} folds"
             break
         last = now

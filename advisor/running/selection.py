@@ -207,7 +207,7 @@ def _probe_family(ctx: _Context, family: str, names: list[str], train: Any, sub:
             choice.probe.append({**_row(name, family, "probe", _Empty()), "stopped": "probe time share used up"})
             continue
         cv = cross_validate(ctx.make(name, time_budget_s=max(left, 1.0) / max(len(sub.folds), 1)), train, sub,
-                            ctx.task, deadline=deadline, fit=ctx.fit)
+                            ctx.task, deadline=deadline, fit=ctx.fit, min_folds=2)
         entry = catalogue.entry(name)
         choice.probe.append(_row(name, family, "probe", cv, readable=bool(entry and entry.readable)))
         if cv.mean is not None and (family not in best or cv.mean > best[family][1].mean):
