@@ -79,7 +79,7 @@ def _sweep_model(entry: Any, task: str, splits: dict[int, tuple[Any, Any]], deep
                 warnings.simplefilter("ignore")
                 fit_for_task(est, train, task)
             seconds.append(time.perf_counter() - start)
-            metric, score = _metric(task, zoo.evaluate(est, test, task))
+            metric, score = _metric(task, zoo.evaluate(est, test, task, train=train))   # forecasting: MASE
         except Exception as exc:  # noqa: BLE001 - one model failing is a finding, not the end of the suite
             row.error = _one_line(exc)
             break
