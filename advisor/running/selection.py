@@ -126,7 +126,7 @@ def choose_model(desc: ProjectDescriptor, rec: Recommendation, train: Any, *, bu
         plan = plan_folds(train, task, seed=seed, horizon=horizon, **_fold_shape(modality, family))
         choice.folds = plan.text
         deadline = time.perf_counter() + SELECTION_SHARE * budget
-        entries = _candidates(catalogue.serving(modality, task, family), len(train), rec, family)
+        entries = _candidates(catalogue.serving(modality, task, family), len(train), family)
         _select(ctx, entries, train, plan, choice, deadline, readable_only)
         _search(ctx, catalogue.entry(choice.model), train, plan, choice, deadline)
     choice.seconds = time.perf_counter() - start
@@ -140,7 +140,7 @@ def _fold_shape(modality: str, family: str) -> dict[str, Any]:
     return {"n_splits": 3, "repeats": 1}
 
 
-def _candidates(entries: list[Any], n_rows: int, rec: Recommendation, family: str) -> list[Any]:
+def _candidates(entries: list[Any], n_rows: int, family: str) -> list[Any]:
     """The family's catalogue models worth cross-validating here. Deep: none on top of the probe (one fine-tune
     per fold is the whole budget on a CPU); the rules' deep model is trained as it is."""
     if family == "deep":
@@ -152,7 +152,7 @@ def _probe(ctx: _Context, rec: Recommendation, train: Any, choice: Choice, deadl
            horizon: Optional[int], readable_only: bool) -> str:
     """Score the rules' top approaches on a subsample, each at its best catalogue model; return the family to
     select in (another family than the rules' only when it wins beyond the noise)."""
-    from zoo.validation import plan_folds
+    from zoo.validation import CvResult, plan_folds
 
     picks = {rec.approach.value: rec.model, **{a.approach.value: a.model for a in rec.alternatives[:2] if a.model}}
     models = {fam: _family_models(ctx, fam, picks[fam], len(train), readable_only) for fam in picks}
@@ -165,9 +165,8 @@ def _probe(ctx: _Context, rec: Recommendation, train: Any, choice: Choice, deadl
     for fam in sorted(models, key=lambda f: cost[f]):                     # cheapest family first
         left = deadline - time.perf_counter()
         if fam != rec.approach.value and cost[fam] > left:
-            choice.probe.append({**_row(models[fam][0], fam, "probe", _Empty()),
-                                 "stopped": f"not probed: estimated {cost[fam]:.0f} s, {max(left, 0):.0f} s of "
-                                            f"the probe's share left"})
+            choice.probe.append(_row(models[fam][0], fam, "probe", CvResult(
+                stopped=f"not probed: estimated {cost[fam]:.0f} s, {max(left, 0):.0f} s of the probe's share left")))
             continue
         _probe_family(ctx, fam, models[fam], train, sub, choice, deadline, best)
     best_fam, verdict = _probe_verdict(rec.approach.value, best)
@@ -199,12 +198,12 @@ def _probe_family(ctx: _Context, family: str, names: list[str], train: Any, sub:
                   deadline: float, best: dict[str, tuple[str, Any]]) -> None:
     """Cross-validate a family's probe models on the subsample folds; keep its best in `best`."""
     from zoo import catalogue
-    from zoo.validation import cross_validate
+    from zoo.validation import CvResult, cross_validate
 
     for name in names:
         left = deadline - time.perf_counter()
         if left <= 0 and family in best:
-            choice.probe.append({**_row(name, family, "probe", _Empty()), "stopped": "probe time share used up"})
+            choice.probe.append(_row(name, family, "probe", CvResult(stopped="probe time share used up")))
             continue
         cv = cross_validate(ctx.make(name, time_budget_s=max(left, 1.0) / max(len(sub.folds), 1)), train, sub,
                             ctx.task, deadline=deadline, fit=ctx.fit, min_folds=2)
@@ -245,7 +244,7 @@ def _probe_cost(rec: Recommendation, family: str, rows: int, n_train: int, folds
 def _select(ctx: _Context, entries: list[Any], train: Any, plan: Any, choice: Choice, deadline: float,
             readable_only: bool) -> None:
     """Cross-validate each candidate on the same folds; the best mean (readable only, if required) wins."""
-    from zoo.validation import baseline_cv, cross_validate
+    from zoo.validation import CvResult, baseline_cv, cross_validate
 
     if not entries:
         return
@@ -255,7 +254,7 @@ def _select(ctx: _Context, entries: list[Any], train: Any, plan: Any, choice: Ch
         choice.baseline = {"name": label, "mean": cv.mean, "std": cv.std, "folds": len(cv.scores)}
     for e in entries:
         if time.perf_counter() >= deadline and choice.leaderboard:
-            choice.leaderboard.append({**_row(e.name, e.family, "candidate", _Empty()), "stopped": "time budget"})
+            choice.leaderboard.append(_row(e.name, e.family, "candidate", CvResult(stopped="time budget")))
             continue
         cv = cross_validate(ctx.make(e.name), train, plan, ctx.task, deadline=deadline, fit=ctx.fit)
         choice.leaderboard.append(_row(e.name, e.family, "candidate", cv, readable=e.readable))
@@ -279,13 +278,6 @@ def _select(ctx: _Context, entries: list[Any], train: Any, plan: Any, choice: Ch
         id="measured.selection", factor="measured", section=_SECTION,
         effect=f"{board} ({plan.text}, {choice.metric})",
         reason=f"Cross-validated inside the training split: {best['model']} had the best mean{price}."))
-
-
-class _Empty:
-    scores: list[float] = []
-    mean = std = None
-    seconds = 0.0
-    error = stopped = None
 
 
 def _settings(space: dict[str, tuple[Any, ...]], seed: int) -> list[dict[str, Any]]:
