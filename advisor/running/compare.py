@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import yaml
 
-from zoo.io import write_text_atomic
+from zoo.io import publish_folder, write_text_atomic
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
 from advisor.records import CompareResult, dump_record
 from advisor.running.fitting import TrainError, build_estimator, check_model_serves, fit_for_task
+from advisor.running.outfolder import MARKERS, claim_out
 from advisor.showing.tables import LABELS
 
 if TYPE_CHECKING:
@@ -413,6 +414,7 @@ def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
         raise CompareError("nothing to compare: " + "; ".join(f"{s['family']}: {s['reason']}" for s in skipped))
     if not desc.data.path:
         raise TrainError("data.path: missing; say where the data is (in the descriptor or with --data)")
+    claim_out(out, "compare", echo)
 
     data = zoo.load_dataset(desc.data.path, modality, task=task, target=desc.data.target,
                             text_column=desc.data.text_column, fill=desc.data.fill.value)
@@ -575,9 +577,13 @@ def _crossovers(curves: dict[str, list[dict[str, Any]]], higher: bool) -> dict[s
 
 
 def _write(out: Path, desc: ProjectDescriptor, rec: Recommendation, result: dict[str, Any]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "descriptor.yaml",
-                      yaml.safe_dump(desc.model_dump(mode="json", exclude_none=True), sort_keys=False))
-    write_text_atomic(out / "recommendation.json", rec.model_dump_json(indent=2))
+    """Build the comparison folder aside, then swap it in whole (zoo.io.publish_folder)."""
     record = CompareResult.model_validate(json.loads(json.dumps(result, default=str)))
-    write_text_atomic(out / "compare.json", dump_record(record, indent=1))
+
+    def build(staging: Path) -> None:
+        write_text_atomic(staging / "descriptor.yaml",
+                          yaml.safe_dump(desc.model_dump(mode="json", exclude_none=True), sort_keys=False))
+        write_text_atomic(staging / "recommendation.json", rec.model_dump_json(indent=2))
+        write_text_atomic(staging / MARKERS["compare"], dump_record(record, indent=1))
+
+    publish_folder(out, build)

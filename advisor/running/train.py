@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, is_dataclass
@@ -24,11 +23,12 @@ from typing import Any, Callable, Optional
 
 import yaml
 
-from zoo.io import write_text_atomic
+from zoo.io import publish_folder, write_text_atomic
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
 from advisor.records import Explanation, RunInfo, RunMetrics, dump_record
 from advisor.running.fitting import TrainError, build_estimator, check_model_serves, fit_for_task, params_for
+from advisor.running.outfolder import MARKERS, claim_out
 from advisor.running.selection import choose_model
 from zoo import distributed
 
@@ -156,6 +156,7 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     from zoo.memo import feature_memo
 
     check_trainable(desc, rec, model_name)
+    claim_out(out, "train", echo)
     name = model_name or rec.model
     assert name is not None
     task, modality = desc.task.value, desc.data.modality.value
@@ -308,13 +309,10 @@ def _explain(estimator: Any, name: str, family: str, test: Any, task: str, seed:
 def _write_run(out: Path, estimator: Any, name: str, desc: ProjectDescriptor, rec: Recommendation,
                metrics: dict[str, Any], classes: list[Any], modality: str,
                explanation: Optional[dict[str, Any]] = None) -> None:
-    """Build the run folder beside `out`, then swap it in (never half-written)."""
+    """Build the run folder aside, then swap it in whole (zoo.io.publish_folder: never half-written)."""
     import zoo
 
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+    def build(staging: Path) -> None:
         zoo.save_model(estimator, staging, name=name, extra={"modality": modality, "task": desc.task.value,
                                                              "target": desc.data.target,
                                                              "text_column": desc.data.text_column})
@@ -330,18 +328,6 @@ def _write_run(out: Path, estimator: Any, name: str, desc: ProjectDescriptor, re
         info = RunInfo(seed=metrics["seed"], versions=zoo.library_versions(),
                        classes=json.loads(json.dumps(list(classes or []), default=str)),
                        finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
-        write_text_atomic(staging / "run.json", dump_record(info))
-        backup = out.with_name(f".{out.name}.old") if out.exists() else None
-        try:
-            if backup is not None:
-                shutil.rmtree(backup, ignore_errors=True)
-                out.rename(backup)
-            staging.rename(out)
-        except BaseException:
-            if backup is not None and backup.exists() and not out.exists():
-                backup.rename(out)          # the previous run goes back in place
-            raise
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        write_text_atomic(staging / MARKERS["train"], dump_record(info))     # last: it marks the folder ours
+
+    publish_folder(Path(out), build)

@@ -560,10 +560,15 @@ def render_report(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> st
 
 
 def write_report(html: str, path: Union[str, Path]) -> Path:
-    """Write the report atomically; a missing folder or an unwritable place → ReportError (one line)."""
+    """Write the report atomically; a missing folder or an unwritable place → ReportError (one line).
+
+    Only an .html (.htm) name is written, so a report never replaces a descriptor, a data file or a run's model."""
     path = Path(path)
     if path.is_dir():
         raise ReportError(f"{path}: is a folder; give a file name such as {path / 'report.html'}")
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ReportError(f"{path}: a report is written only to an .html file (it would replace what is there "
+                          f"otherwise); give a name such as {path.with_suffix('.html').name}")
     if not path.parent.is_dir():
         raise ReportError(f"{path}: folder {path.parent} does not exist")
     try:
