@@ -13,6 +13,8 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from advisor.deciding.yamlsafe import load_yaml
+
 
 class WordEnum(str, Enum):
     """A str-valued enum that reads as its value everywhere: ``==``, dict keys, JSON, str() and f-strings
@@ -306,7 +308,7 @@ def load_descriptor(source: "str | Path | dict[str, Any] | ProjectDescriptor") -
     if text is None:
         raise DescriptorError(f"{path}: is a directory; expected a YAML descriptor file")
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
