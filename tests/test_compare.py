@@ -78,13 +78,13 @@ def test_compare_report_has_table_and_learning_curves(med_compare):
 def test_tiny_budget_skips_the_slowest_family(tmp_path):
     out = tmp_path / "b"
     result = run_advisor("compare", MED, "--families", "classical,deep", "--sizes", "0.5,1.0", "--seeds", "1",
-                         "--time-budget", "0.002", "--out", str(out), "--quiet")
+                         "--time-budget", "0.02", "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stderr
     cmp = json.loads((out / "compare.json").read_text())
     assert cmp["classical"]["status"] == "measured" and cmp["deep"]["status"] == "skipped"
     assert "time budget" in cmp["deep"]["reason"]
     skip = next(s for s in cmp["skipped"] if s["family"] == "deep")
-    assert skip["runs_skipped"] == 2 and cmp["budget"]["minutes"] == 0.002
+    assert skip["runs_skipped"] == 2 and cmp["budget"]["minutes"] == 0.02
     assert "skipped deep: time budget" in result.stdout
     assert cmp["agreement"]["verdict"] == "unchallenged"
 
