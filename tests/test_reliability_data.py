@@ -341,34 +341,68 @@ def _workers(pid: int) -> list[int]:
     return found
 
 
+def _compare_with_workers(tmp_path: Path, family: str) -> subprocess.Popen:
+    """`advisor compare --workers 2` in its own session (stdout and stderr on one pipe), once its two workers
+    exist."""
+    desc = _descriptor(tmp_path, _table(tmp_path, n=200))
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.Popen([sys.executable, "-m", "advisor.cli", "compare", str(desc), "--families", family,
+                             "--sizes", "1.0", "--seeds", "4", "--workers", "2", "--quiet", "--out",
+                             str(tmp_path / "c")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, env=env,
+                            start_new_session=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and len(_workers(proc.pid)) < 2 and proc.poll() is None:
+        time.sleep(0.05)
+    assert len(_workers(proc.pid)) == 2 and proc.poll() is None, "the workers never started"
+    return proc
+
+
+def _read_to_eof(proc: subprocess.Popen, seconds: float) -> "str | None":
+    """All of `proc`'s output, or None when the pipe is still open after `seconds`."""
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(proc.stdout.read()), daemon=True)
+    reader.start()
+    reader.join(seconds)
+    return got[0].decode("utf-8", "replace") if got else None
+
+
+def _kill_all(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_compare_workers_die_with_a_killed_parent_and_the_pipe_closes(tmp_path: Path) -> None:
     """Each deep run takes 10 s or more here, so a worker left to finish its run outlives the 8 s allowed."""
-    desc = _descriptor(tmp_path, _table(tmp_path, n=200))
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.Popen([sys.executable, "-m", "advisor.cli", "compare", str(desc), "--families", "deep",
-                             "--sizes", "1.0", "--seeds", "4", "--workers", "2", "--quiet", "--out",
-                             str(tmp_path / "c")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, env=env)
-    everyone: list[int] = []
+    proc = _compare_with_workers(tmp_path, "deep")
+    everyone = _children(proc.pid)
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and len(_workers(proc.pid)) < 2 and proc.poll() is None:
-            time.sleep(0.1)
-        assert len(_workers(proc.pid)) == 2 and proc.poll() is None, "the workers never started"
         time.sleep(3)                                        # at work: importing torch, training
         everyone = _children(proc.pid)
         proc.kill()
-        done = threading.Event()
-        threading.Thread(target=lambda: (proc.stdout.read(), done.set()), daemon=True).start()
-        assert done.wait(8), "the output pipe stayed open after the parent was killed"
+        assert _read_to_eof(proc, 8) is not None, "the output pipe stayed open after the parent was killed"
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and any(_alive(p) for p in everyone):
             time.sleep(0.1)
         assert not [p for p in everyone if _alive(p)]
     finally:
-        for pid in [proc.pid, *everyone]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        _kill_all([proc.pid, *everyone])
+        proc.wait()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_ctrl_c_stops_compare_workers_without_tracebacks_or_leak_warnings(tmp_path: Path) -> None:
+    proc = _compare_with_workers(tmp_path, "classical")
+    everyone = _children(proc.pid)
+    try:
+        time.sleep(0.5)                                      # the workers are still starting up
+        os.killpg(proc.pid, signal.SIGINT)                   # Ctrl-C reaches the terminal's whole process group
+        out = _read_to_eof(proc, 30)
+        assert out is not None and proc.wait(10) == 130
+        assert out.rstrip().endswith("advisor: aborted") and "Traceback" not in out and "leaked" not in out, out
+    finally:
+        _kill_all([proc.pid, *everyone])
         proc.wait()
