@@ -136,7 +136,9 @@ class DataSpec(_Strict):
     fill: Fill = Field(
         default=Fill.interpolate,
         description="Forecasting: how missing target values and missing time steps are filled: interpolate "
-        "(linearly, the default), ffill (carry the last value forward) or drop (leave them out).",
+        "(linearly, the default), ffill (carry the last value forward) or drop (leave them out). Before that, "
+        "the rows are sorted by their time column (the first column of dates, else a numeric column named t, "
+        "step, year, time, period, ...) and rows that share a time are averaged into one, each said in a line.",
         json_schema_extra=_ask_if("task == 'forecasting'"))
     labeling_cost: LabelingCost = Field(
         default=LabelingCost.low, description="How costly more labels are (experts needed, rare cases, privacy).")

@@ -496,9 +496,9 @@ PARENT_POLL_S = 0.5
 
 def worker_start(parent_pid: int) -> None:
     """Start of a local worker process: Ctrl-C is the parent's to handle (it stops the pool; a worker that took
-    it too would print a traceback, or die mid-write and leak its semaphores), and the worker exits within PARENT_POLL_S of its
-    parent's death (a SIGKILLed `advisor compare` must not leave workers running that hold its output pipes
-    open). A watchdog thread, as no signal reaches a child when its parent is killed."""
+    it too would print a traceback, or die mid-write and leak its semaphores), and the worker exits within
+    PARENT_POLL_S of its parent's death (a SIGKILLed `advisor compare` must not leave workers running that hold
+    its output pipes open). A watchdog thread, as no signal reaches a child when its parent is killed."""
     import signal
     import threading
 
