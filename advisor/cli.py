@@ -12,26 +12,25 @@ from typing import Any, Optional
 import click
 
 from zoo.io import write_text_atomic
+from zoo.terminal import terminal_safe
 from advisor.deciding.engine import recommend
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.rules import load_rulebook
 from advisor.deciding.schema import DescriptorError, descriptor_json_schema, load_descriptor
 
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")   # C0 but tab and newline, DEL, C1 (ESC is C0)
-
-
-def terminal_safe(text: str, *, json_text: bool = False) -> str:
-    """`text` with control characters written as escapes (\\x1b, \\x07, ...; \\u001b in JSON text, which stays
-    valid JSON): names, labels, columns and paths come from the user's files, and a raw ESC in them would drive
-    the terminal (set its title, hide text)."""
-    form = "\\u{:04x}" if json_text else "\\x{:02x}"
-    return _CONTROL.sub(lambda m: form.format(ord(m.group())), text)
-
-
 def _say(text: object = "", err: bool = False, *, json_text: bool = False) -> None:
     """Print one message (stdout, or stderr with err): everything the CLI prints goes through here."""
     click.echo(terminal_safe(str(text), json_text=json_text), err=err)
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+                  line: Optional[str] = None) -> None:
+    """warnings.showwarning for the CLI: a library's warning may quote a column or label, so it goes through
+    _say too."""
+    import warnings
+
+    _say(warnings.formatwarning(message, category, filename, lineno, line).rstrip("\n"), err=True)
 
 
 def _fail(message: str) -> None:
@@ -507,6 +506,9 @@ def schema_cmd() -> None:
 
 def main() -> None:
     """Console entry point; click's own usage errors (bad option values, unknown options) are one line, exit 2."""
+    import warnings
+
+    warnings.showwarning = _show_warning
     try:
         cli.main(prog_name="advisor", standalone_mode=False)
     except click.exceptions.Abort:

@@ -18,12 +18,13 @@ import pandas as pd
 import pytest
 
 import zoo
-from advisor.cli import main, terminal_safe
+from advisor.cli import main
 from advisor.deciding.schema import DescriptorError, load_descriptor
 from advisor.records import parse_record
 from tests.conftest import ROOT, run_advisor
 from zoo.data import load_dataset, names_text, split_dataset
 from zoo.metrics import evaluate
+from zoo.terminal import terminal_safe
 
 ESC = "\x1b]0;x\x07"          # sets the terminal title when printed raw
 
@@ -172,6 +173,17 @@ def test_duplicate_key_on_the_command_line_is_one_line(monkeypatch, capsys, writ
 def test_terminal_safe_escapes_c0_del_c1_but_keeps_lines_and_tabs() -> None:
     assert terminal_safe(f"a{ESC}\tb\nc\x7f\x9b\r é") == "a\\x1b]0;x\\x07\tb\nc\\x7f\\x9b\\x0d é"
     assert json.loads(terminal_safe(json.dumps("\x9b\x7f", ensure_ascii=False), json_text=True)) == "\x9b\x7f"
+
+
+def test_warnings_are_escaped_too(monkeypatch, capsys) -> None:
+    import warnings
+
+    from advisor.cli import _show_warning
+
+    monkeypatch.setattr(warnings, "showwarning", _show_warning)
+    warnings.warn(f"column {ESC} looks odd", UserWarning)
+    err = capsys.readouterr().err
+    assert "column \\x1b]0;x\\x07 looks odd" in err and "\x1b" not in err
 
 
 def _no_raw_controls(*texts: str) -> None:
