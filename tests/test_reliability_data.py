@@ -120,6 +120,15 @@ def test_without_a_time_column_the_file_order_is_said(tmp_path: Path) -> None:
     assert only.notes == []                                  # a single column: nothing to say
 
 
+def test_unevenly_spaced_numeric_times_are_said(tmp_path: Path) -> None:
+    df = _weekly(20).drop(columns="date").assign(year=[*range(1900, 1910), *range(1911, 1921)])
+    ds, _, _ = _load_split(df, tmp_path / "y.csv")
+    assert "the times in 'year' are unevenly spaced (steps of 1 to 2); the rows are taken as consecutive steps" \
+        in ds.notes
+    even, _, _ = _load_split(df.assign(year=range(20)), tmp_path / "e.csv")
+    assert even.notes == []
+
+
 def test_the_time_ordered_split_sorts_a_series_built_out_of_order(tmp_path: Path) -> None:
     df = _weekly()
     ds, train, test = _load_split(df, tmp_path / "s.csv")

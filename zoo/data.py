@@ -395,7 +395,7 @@ def _time_series(df: Any, path: Path, target: Optional[str], fill: str) -> Datas
         keep = stamps.notna().to_numpy()
         index = pd.DatetimeIndex(stamps[keep]) if is_date else pd.Index(stamps[keep].to_numpy())
         series = _time_ordered(pd.Series(values[keep], index=index), clock, notes)
-        series, unit = _regular(series) if is_date else (series, "steps")
+        series, unit = _regular(series) if is_date else (_evenness(series, clock, notes), "steps")
     series = _filled(series, fill, unit, notes)
     if len(series) < 3:
         raise DataError(f"{path}: only {len(series)} usable point(s) in the series; forecasting needs more")
@@ -416,6 +416,15 @@ def _time_ordered(series: Any, column: Any, notes: list[str]) -> Any:
         series = series.groupby(level=0).mean()
         notes.append(f"averaged {int(dup.sum()):,} rows that share {n_stamps:,} time(s) into one value each "
                      f"(first: {column!r} {_shown_time(first)})")
+    return series
+
+
+def _evenness(series: Any, column: Any, notes: list[str]) -> Any:
+    """`series` (numeric times, sorted) as it is, with a note when its times are unevenly spaced."""
+    steps = np.diff(series.index.to_numpy(dtype=np.float64))
+    if len(steps) and steps.min() != steps.max():
+        notes.append(f"the times in {column!r} are unevenly spaced (steps of {steps.min():g} to {steps.max():g}); "
+                     "the rows are taken as consecutive steps")
     return series
 
 
