@@ -21,7 +21,7 @@ import zoo
 from advisor.cli import main
 from advisor.deciding.schema import DescriptorError, load_descriptor
 from advisor.records import parse_record
-from tests.conftest import ROOT, run_advisor
+from conftest import ROOT, run_advisor
 from zoo.data import load_dataset, names_text, split_dataset
 from zoo.metrics import evaluate
 from zoo.terminal import terminal_safe
