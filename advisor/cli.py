@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -11,15 +12,30 @@ from typing import Any, Optional
 import click
 
 from zoo.io import write_text_atomic
+from zoo.terminal import terminal_safe
 from advisor.deciding.engine import recommend
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.rules import load_rulebook
 from advisor.deciding.schema import DescriptorError, descriptor_json_schema, load_descriptor
 
 
+def _say(text: object = "", err: bool = False, *, json_text: bool = False) -> None:
+    """Print one message (stdout, or stderr with err): everything the CLI prints goes through here."""
+    click.echo(terminal_safe(str(text), json_text=json_text), err=err)
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None,
+                  line: Optional[str] = None) -> None:
+    """warnings.showwarning for the CLI: a library's warning may quote a column or label, so it goes through
+    _say too."""
+    import warnings
+
+    _say(warnings.formatwarning(message, category, filename, lineno, line).rstrip("\n"), err=True)
+
+
 def _fail(message: str) -> None:
     """One clear line on stderr, exit code 2."""
-    click.echo(f"advisor: error: {message}", err=True)
+    _say(f"advisor: error: {message}", err=True)
     sys.exit(2)
 
 
@@ -76,6 +92,64 @@ def _duration(seconds: float) -> str:
     return f"{hours:.2g} h" if hours < 10 else f"{hours:,.0f} h"
 
 
+# --- option types: each kind of option is checked once, the same way for every command (bad value: one line, exit 2)
+MIN_BUDGET_S = 1.0     # a time budget under a second cannot fit one fit; it is a typo (seconds for minutes?)
+
+
+class Minutes(click.ParamType):
+    """A time budget in minutes: a finite number, at least MIN_BUDGET_S seconds."""
+
+    name = "minutes"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float:
+        try:
+            minutes = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of minutes", param, ctx)
+        if not math.isfinite(minutes) or minutes * 60 < MIN_BUDGET_S:
+            self.fail(f"{value!r} must be a finite number of minutes, at least {MIN_BUDGET_S:g} s "
+                      f"({MIN_BUDGET_S / 60:.3g} min)", param, ctx)
+        return minutes
+
+
+class Device(click.ParamType):
+    """auto, cpu, cuda, cuda:N or mps (checked for every model family, not only the torch ones)."""
+
+    name = "device"
+    _FORM = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str:
+        word = str(value).strip().lower()
+        if not self._FORM.fullmatch(word):
+            self.fail(f"{value!r} is not one of auto, cpu, cuda, cuda:N, mps", param, ctx)
+        return word
+
+
+class CommaList(click.ParamType):
+    """A comma-separated list read by `parse` (which raises ValueError with the message)."""
+
+    def __init__(self, name: str, parse: str) -> None:
+        self.name, self._parse = name, parse
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> list[Any]:
+        if isinstance(value, list):
+            return value
+        import importlib
+
+        module, func = self._parse.split(":")
+        try:
+            return getattr(importlib.import_module(module), func)(str(value))
+        except ValueError as exc:
+            self.fail(str(exc).split(": ", 1)[-1], param, ctx)
+
+
+MINUTES, DEVICE = Minutes(), Device()
+COUNT = click.IntRange(1)                        # workers, seeds, processes
+SEED = click.IntRange(0, 2**32 - 1)              # numpy's and torch's seed range
+FAMILIES = CommaList("families", "advisor.running.compare:parse_families")
+SIZES = CommaList("sizes", "advisor.running.compare:parse_sizes")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
     """ml-advisor: classical ML, deep learning, or both? Explained, rule by rule."""
@@ -89,7 +163,7 @@ def cli() -> None:
 @click.option("--measure", is_flag=True,
               help="Also measure on the data what `advisor train` measures before training (probe across "
                    "families, cross-validated candidates; training split only). Loads the ML libraries.")
-@click.option("--time-budget", type=float, help="Minutes the measurement may assume (with --measure).")
+@click.option("--time-budget", type=MINUTES, help="Minutes the measurement may assume (with --measure).")
 def recommend_cmd(descriptor: str, as_json: bool, report: Optional[str], data: Optional[str], measure: bool,
                   time_budget: Optional[float]) -> None:
     """Recommend an approach for a YAML project descriptor.
@@ -102,20 +176,20 @@ def recommend_cmd(descriptor: str, as_json: bool, report: Optional[str], data: O
 
         try:
             rec, choice = measure_choice(desc, rec, time_budget_minutes=time_budget,
-                                         echo=lambda line: click.echo(line, err=True))
+                                         echo=lambda line: _say(line, err=True))
         except (TrainError, ValueError, FileNotFoundError, ImportError) as exc:
             _fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         for entry in rec.trace:
             if entry.id.startswith("measured.") and entry.factor == "measured":
-                click.echo(f"{entry.id}: {entry.effect} — {entry.reason}", err=True)
+                _say(f"{entry.id}: {entry.effect} — {entry.reason}", err=True)
         if choice is not None:
             settings = ", ".join(f"{k}={v}" for k, v in choice.params.items())
-            click.echo(f"measured pick: {choice.model} ({choice.family}{'; ' + settings if settings else ''}); "
+            _say(f"measured pick: {choice.model} ({choice.family}{'; ' + settings if settings else ''}); "
                        f"the rules alone: {rec.model} — `advisor train` trains the measured pick", err=True)
     if report:
         path = _report({"descriptor": desc.model_dump(mode="json", exclude_none=True), "recommendation": rec}, report)
-        click.echo(f"report: {path}", err=True)
-    click.echo(rec.model_dump_json(indent=2) if as_json else summary(rec))
+        _say(f"report: {path}", err=True)
+    _say(rec.model_dump_json(indent=2) if as_json else summary(rec), json_text=as_json)
 
 
 # --- HTML report (advisor.showing.report; imports no ML library) ---
@@ -139,7 +213,7 @@ def report_cmd(run_dir: str, output: Optional[str]) -> None:
     Reads only the folder's JSON and YAML (yaml.safe_load); it never unpickles the model, so it needs no
     --trust, even for a folder from elsewhere.
     """
-    click.echo(f"report: {_report(run_dir, output or Path(run_dir) / 'report.html')}")
+    _say(f"report: {_report(run_dir, output or Path(run_dir) / 'report.html')}")
 
 
 def _load(descriptor: str, data: Optional[str] = None):
@@ -177,7 +251,7 @@ def _launch_torchrun(desc: Any, rec: Any, descriptor: str, nproc: int, **opts: A
             argv += [flag, str(opts[key])]
     argv += [flag for key, flag in (("quiet", "--quiet"), ("report", "--report"), ("fresh", "--fresh")) if opts[key]]
     cmd = distributed.launch_command(nproc, argv)
-    click.echo(f"advisor: launching {nproc} processes: torchrun --standalone --nproc-per-node={nproc} "
+    _say(f"advisor: launching {nproc} processes: torchrun --standalone --nproc-per-node={nproc} "
                f"-m advisor.cli {' '.join(argv)}", err=True)
     sys.exit(subprocess.run(cmd).returncode)
 
@@ -186,10 +260,10 @@ def _launch_torchrun(desc: Any, rec: Any, descriptor: str, nproc: int, **opts: A
 @click.argument("descriptor", metavar="DESCRIPTOR.yaml")
 @click.option("--data", "data", help="Data path (overrides data.path): CSV/Parquet, image folder, or .npz.")
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Run folder to write (default runs/NAME).")
-@click.option("--device", help="auto (default), cpu, cuda, cuda:N or mps.")
+@click.option("--device", type=DEVICE, help="auto (default), cpu, cuda, cuda:N or mps.")
 @click.option("--model", "model_name", help="Train this zoo model instead of the advisor's pick.")
-@click.option("--time-budget", type=float, help="Minutes for training (overrides resources.time_budget_minutes).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--time-budget", type=MINUTES, help="Minutes for training (overrides resources.time_budget_minutes).")
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--report", "report", is_flag=True, help="Also write RUN_DIR/report.html and print its path.")
 @click.option("--fresh", is_flag=True,
@@ -198,7 +272,7 @@ def _launch_torchrun(desc: Any, rec: Any, descriptor: str, nproc: int, **opts: A
               help="Train the rules' pick as it is: no probe across families, no cross-validated choice.")
 @click.option("--launcher", type=click.Choice(["none", "torchrun"]), default="none", show_default=True,
               help="torchrun: data-parallel training of a deep model (PyTorch DDP) in --nproc processes.")
-@click.option("--nproc", type=click.IntRange(1), default=2, show_default=True,
+@click.option("--nproc", type=COUNT, default=2, show_default=True,
               help="Processes for --launcher torchrun (one per GPU; gloo on CPU).")
 def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: Optional[str],
               model_name: Optional[str], time_budget: Optional[float], seed: int, quiet: bool,
@@ -228,7 +302,7 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
 
     def say(line: str) -> None:
         if main:
-            click.echo(line, err=True)
+            _say(line, err=True)
 
     for note in rec.measured:
         say(f"measured: {note}")
@@ -240,7 +314,7 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
                             time_budget_minutes=time_budget, seed=seed, quiet=quiet or not main, fresh=fresh,
                             select=not rules_only, echo=say)
     except TrainInterrupted as exc:
-        click.echo(f"\nadvisor: interrupted: {exc}", err=True)
+        _say(f"\nadvisor: interrupted: {exc}", err=True)
         sys.exit(130)
     except (TrainError, ValueError, FileNotFoundError, ImportError) as exc:
         _fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
@@ -253,14 +327,14 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     keys = ("accuracy", "macro_f1", "roc_auc", "mae", "rmse", "r2", "mase", "f1_anomaly")
     shown = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys if isinstance(metrics.get(k), float))
     procs = f" × {metrics['processes']} processes" if metrics.get("processes", 1) > 1 else ""
-    click.echo(f"{metrics['model']}: {shown} on {metrics['n_test']:,} held-out items; "
+    _say(f"{metrics['model']}: {shown} on {metrics['n_test']:,} held-out items; "
                f"trained in {metrics['train_seconds']:.1f} s on {metrics['device']}{procs}")
     if metrics.get("baselines"):
-        click.echo("baselines on the same horizon: " + ", ".join(
+        _say("baselines on the same horizon: " + ", ".join(
             f"{name.replace('_', ' ')} mae {b['mae']:.3f}" for name, b in metrics["baselines"].items()))
-    click.echo(f"run folder: {run_dir}")
+    _say(f"run folder: {run_dir}")
     if report:
-        click.echo(f"report: {_report(run_dir, run_dir / 'report.html')}")
+        _say(f"report: {_report(run_dir, run_dir / 'report.html')}")
 
 
 # --- advisor compare (advisor.running.compare): classical vs hybrid vs deep on the user's data ---
@@ -268,38 +342,30 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
 @click.argument("descriptor", metavar="DESCRIPTOR.yaml")
 @click.option("--data", "data", help="Data path (overrides data.path).")
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Folder to write (default runs/NAME-compare).")
-@click.option("--families", default="classical,deep,hybrid", show_default=True,
+@click.option("--families", type=FAMILIES, default="classical,deep,hybrid", show_default=True,
               help="Comma-separated families to compare.")
-@click.option("--sizes", default="0.1,0.25,0.5,1.0", show_default=True,
+@click.option("--sizes", type=SIZES, default="0.1,0.25,0.5,1.0", show_default=True,
               help="Training-set fractions for the learning curves; the largest fills the table.")
-@click.option("--seeds", default=str(2), show_default=True, help="Seeds per size (mean ± spread).")
-@click.option("--time-budget", type=float,
+@click.option("--seeds", type=COUNT, default=2, show_default=True, help="Seeds per size (mean ± spread).")
+@click.option("--time-budget", type=MINUTES,
               help="Minutes for all runs together (overrides resources.time_budget_minutes).")
-@click.option("--device", help="auto (default), cpu, cuda, cuda:N or mps.")
+@click.option("--device", type=DEVICE, help="auto (default), cpu, cuda, cuda:N or mps.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@click.option("--workers", type=click.IntRange(1), default=1, show_default=True,
+@click.option("--workers", type=COUNT, default=1, show_default=True,
               help="Run the family x size x seed grid on this many joblib processes (or dask workers).")
 @click.option("--scheduler", metavar="ADDRESS",
               help="A dask.distributed scheduler (tcp://host:8786): fan the grid out over its machines.")
-def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], families: str, sizes: str, seeds: str,
-                time_budget: Optional[float], device: Optional[str], quiet: bool, workers: int,
+def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], families: list[str], sizes: list[float],
+                seeds: int, time_budget: Optional[float], device: Optional[str], quiet: bool, workers: int,
                 scheduler: Optional[str]) -> None:
     """Measure classical vs hybrid vs deep on the data: a side-by-side table, learning curves, an HTML report."""
-    from advisor.running.compare import CompareError, compare_run, parse_families, parse_sizes
+    from advisor.running.compare import CompareError, compare_run
     from advisor.showing.tables import format_table
     from advisor.running.train import TrainError
 
-    try:
-        fams, fracs = parse_families(families), parse_sizes(sizes)
-        if not seeds.strip().isdigit() or int(seeds) < 1:
-            raise CompareError(f"--seeds: {seeds!r} must be a whole number ≥ 1")
-    except CompareError as exc:
-        _fail(str(exc))
-    if time_budget is not None and time_budget <= 0:
-        _fail(f"--time-budget: {time_budget:g} must be a positive number of minutes")
     desc, rec = _load(descriptor, data)
     pick = f"'{rec.model}'" if rec.model else "no zoo model yet"
-    click.echo(f"advisor: {rec.approach} / {rec.architecture} → {pick}; comparing {', '.join(fams)}", err=True)
+    _say(f"advisor: {rec.approach} / {rec.architecture} → {pick}; comparing {', '.join(families)}", err=True)
     run_dir = Path(out or Path("runs") / f"{_folder_name(desc.name)}-compare")
     backend = "loky"
     if scheduler:
@@ -313,15 +379,15 @@ def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], famili
             _fail(f"--scheduler {scheduler}: cannot connect ({str(exc).splitlines()[0] if str(exc) else exc})")
         backend, workers = "dask", max(workers, len(client.scheduler_info().get("workers", {})) or 1)
     try:
-        result = compare_run(desc, rec, out=run_dir, families=fams, sizes=fracs, seeds=int(seeds),
+        result = compare_run(desc, rec, out=run_dir, families=families, sizes=sizes, seeds=seeds,
                              time_budget_minutes=time_budget, device=device, quiet=quiet, workers=workers,
-                             backend=backend, echo=lambda line: click.echo(line, err=True))
+                             backend=backend, echo=lambda line: _say(line, err=True))
     except (CompareError, TrainError, ValueError, FileNotFoundError, ImportError) as exc:
         _fail(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
     except OSError as exc:
         _fail(f"{exc.filename or run_dir}: {exc.strerror or exc}")
-    click.echo(format_table(result))
-    click.echo(f"report: {_report(run_dir, run_dir / 'report.html')}")
+    _say(format_table(result))
+    _say(f"report: {_report(run_dir, run_dir / 'report.html')}")
 
 
 @cli.command("predict")
@@ -345,24 +411,24 @@ def predict_cmd(model_dir: str, inputs: str, as_json: bool, trust: bool) -> None
     pickles = list(PICKLED_FILES)
     if trust and (Path(model_dir) / pickles[0]).is_file() and not is_trusted(model_dir, pickles):
         for line in describe_files(model_dir, pickles):
-            click.echo(f"advisor: --trust: unpickling unsigned {line}", err=True)
+            _say(f"advisor: --trust: unpickling unsigned {line}", err=True)
     try:
         rows = predict_items(Path(model_dir), Path(inputs), trust=trust)
     except UntrustedModelError as exc:
         for line in exc.files:
-            click.echo(f"advisor: would unpickle {line}", err=True)
+            _say(f"advisor: would unpickle {line}", err=True)
         _fail(str(exc))
     except (ValueError, FileNotFoundError, ImportError) as exc:
         _fail(str(exc).strip().splitlines()[0])
     if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
+        _say(json.dumps(rows, indent=2, default=str), json_text=True)
         return
     for row in rows:
         if row.get("error"):
-            click.echo(f"{row['input']}\tnot predicted: {row['error']}")
+            _say(f"{row['input']}\tnot predicted: {row['error']}")
             continue
         best = f" ({max(row['probabilities'].values()):.2f})" if row.get("probabilities") else ""
-        click.echo(f"{row['input']}\t{row['prediction']}{best}")
+        _say(f"{row['input']}\t{row['prediction']}{best}")
 
 
 @cli.command("ask")
@@ -388,11 +454,11 @@ def ask_cmd(output: Optional[str], as_json: bool) -> None:
             write_text_atomic(Path(output), text)
         except OSError as exc:
             _fail(f"{output}: cannot write ({exc.strerror or exc})")
-        click.echo(f"\nwrote {output}", err=True)
+        _say(f"\nwrote {output}", err=True)
     else:
-        click.echo("\n# descriptor\n" + text)
+        _say("\n# descriptor\n" + text)
     rec = recommend(desc)
-    click.echo(rec.model_dump_json(indent=2) if as_json else "\n" + summary(rec))
+    _say(rec.model_dump_json(indent=2) if as_json else "\n" + summary(rec), json_text=as_json)
 
 
 @cli.command("rules")
@@ -401,11 +467,11 @@ def rules_cmd(as_json: bool) -> None:
     """List the rulebook: every rule's id, condition, effect, section and reason."""
     book = load_rulebook()
     if as_json:
-        click.echo(book.model_dump_json(indent=2))
+        _say(book.model_dump_json(indent=2), json_text=True)
         return
-    click.echo(f"rulebook {book.version}: {len(book.rules)} rules\n")
+    _say(f"rulebook {book.version}: {len(book.rules)} rules\n")
     for rule in book.rules:
-        click.echo(f"{rule.id}  [{rule.factor}] ({rule.section})\n  when   {rule.when}\n  effect {rule.effect_text()}"
+        _say(f"{rule.id}  [{rule.factor}] ({rule.section})\n  when   {rule.when}\n  effect {rule.effect_text()}"
                    f"\n  why    {rule.reason}\n")
 
 
@@ -422,28 +488,31 @@ def models_cmd(pattern: str, as_json: bool) -> None:
 
     records = [zoo.model_info(n) for n in zoo.list_models(pattern)]
     if as_json:
-        click.echo(json.dumps([r.to_dict() for r in records], indent=2))
+        _say(json.dumps([r.to_dict() for r in records], indent=2), json_text=True)
         return
     if not records:
         _fail(f"models: no zoo model matches {pattern!r} (try '*' for all)")
     width = max(len(r.name) for r in records)
     for r in records:
-        click.echo(f"{r.name.ljust(width)}  {r.family:9s} {r.architecture:30s} {'/'.join(r.modalities)}: "
+        _say(f"{r.name.ljust(width)}  {r.family:9s} {r.architecture:30s} {'/'.join(r.modalities)}: "
                    f"{', '.join(r.tasks)}\n{' ' * width}  {r.description}")
 
 
 @cli.command("schema")
 def schema_cmd() -> None:
     """Print the descriptor's JSON schema."""
-    click.echo(json.dumps(descriptor_json_schema(), indent=2))
+    _say(json.dumps(descriptor_json_schema(), indent=2), json_text=True)
 
 
 def main() -> None:
     """Console entry point; click's own usage errors (bad option values, unknown options) are one line, exit 2."""
+    import warnings
+
+    warnings.showwarning = _show_warning
     try:
         cli.main(prog_name="advisor", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("advisor: aborted", err=True)
+        _say("advisor: aborted", err=True)
         sys.exit(130)
     except click.UsageError as exc:
         where = f"{exc.ctx.info_name}: " if exc.ctx and exc.ctx.parent else ""

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from advisor.deciding.recommendation import Approach, Recommendation
 from advisor.deciding.schema import Modality, ProjectDescriptor, Task
+from advisor.deciding.yamlsafe import load_yaml
 
 Family = Approach       # a zoo model's family is one of the advisor's approaches: classical | hybrid | deep
 Label = Union[bool, int, float, str, None]      # a class label as JSON holds it
@@ -640,7 +641,7 @@ def _parse_descriptor(text: str, name: str) -> ProjectDescriptor:
     import yaml
 
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except RecursionError:
         raise RecordError(f"{name}: not a run record: nested too deeply") from None
     except yaml.YAMLError as exc:

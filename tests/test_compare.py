@@ -76,9 +76,11 @@ def test_compare_report_has_table_and_learning_curves(med_compare):
 
 
 def test_tiny_budget_skips_the_slowest_family(tmp_path):
-    out = tmp_path / "b"
-    result = run_advisor("compare", MED, "--families", "classical,deep", "--sizes", "0.5,1.0", "--seeds", "1",
-                         "--time-budget", "0.002", "--out", str(out), "--quiet")
+    out, desc = tmp_path / "b", tmp_path / "med.yaml"      # 0.12 s: under --time-budget's 1 s minimum (a typo guard)
+    desc.write_text(Path(MED).read_text().replace("path: data/", f"path: {EXAMPLES}/data/")
+                    + "resources:\n  time_budget_minutes: 0.002\n")
+    result = run_advisor("compare", str(desc), "--families", "classical,deep", "--sizes", "0.5,1.0", "--seeds", "1",
+                         "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stderr
     cmp = json.loads((out / "compare.json").read_text())
     assert cmp["classical"]["status"] == "measured" and cmp["deep"]["status"] == "skipped"

@@ -145,7 +145,9 @@ class _TabularMixin:
             df.columns = [str(c) for c in df.columns]
             missing = [c for c in self.columns_ if c not in df.columns]
             if missing:
-                raise ValueError(f"X is missing columns seen in fit: {missing}")
+                from zoo.data import names_text
+
+                raise ValueError(f"X is missing {len(missing):,} column(s) seen in fit: {names_text(missing)}")
         else:
             arr = _check_2d(X)
             if arr.shape[1] != self.n_features_in_:

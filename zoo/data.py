@@ -17,6 +17,7 @@ import numpy as np
 
 from zoo.images import IMAGE_SUFFIXES, image_path_column, loops_back
 
+MAX_NAMES = 10            # names listed in a message; the rest are counted ("… and 99,990 more")
 MAX_BAD_IMAGE_SHARE = 0.1  # more unreadable images than this is an error, not a skip
 MIN_PER_CLASS = 2
 FILLS = ("interpolate", "ffill", "drop")   # data.fill: how missing targets of a time series are filled
@@ -105,16 +106,24 @@ def _read_table(path: Path) -> tuple[Any, list[str]]:
             from None
 
 
+def names_text(names: Sequence[Any], limit: int = MAX_NAMES) -> str:
+    """Names for a message: the first `limit`, then how many more ('a, b, c … and 99,990 more'); each name cut
+    to 60 characters (a 100,000-column table must not print a line of megabytes)."""
+    shown = [str(n) if len(str(n)) <= 60 else str(n)[:59] + "…" for n in list(names[:limit])]
+    more = len(names) - len(shown)
+    return ", ".join(shown) + (f" … and {more:,} more" if more > 0 else "")
+
+
 def _column(df: Any, wanted: Optional[str], defaults: Sequence[str], what: str, path: Path) -> str:
     if wanted:
         if wanted not in df.columns:
-            raise DataError(f"{path}: {what} column {wanted!r} not found; columns are: {', '.join(map(str, df.columns))}")
+            raise DataError(f"{path}: {what} column {wanted!r} not found; columns are: {names_text(df.columns)}")
         return wanted
     for name in defaults:
         if name in df.columns:
             return name
     raise DataError(f"{path}: say which column is the {what} (data.{'target' if what == 'target' else 'text_column'}); "
-                    f"columns are: {', '.join(map(str, df.columns))}")
+                    f"columns are: {names_text(df.columns)}")
 
 
 def _plain(value: Any) -> Any:
@@ -229,7 +238,7 @@ def _image_folder(root: Path, task: str) -> Dataset:
     classes, loops = _class_folders(root)
     if not classes:
         raise DataError(f"{root}: expected one sub-folder per class (ImageFolder layout), found none"
-                        + (f" (skipped {', '.join(loops)}: a link back into the data folder)" if loops else ""))
+                        + (f" (skipped {names_text(loops)}: a link back into the data folder)" if loops else ""))
     for cls in classes:
         for dirpath, _, files in os.walk(root / cls, followlinks=False):
             for name in sorted(files):
@@ -242,7 +251,7 @@ def _image_folder(root: Path, task: str) -> Dataset:
     y = _labels(good_labels, task, str(root))
     notes = [f"skipped {len(bad)} unreadable image(s) ({why})"] if bad else []
     if loops:
-        notes.append(f"skipped class folder(s) {', '.join(loops)}: a symlink back into the data folder")
+        notes.append(f"skipped class folder(s) {names_text(loops)}: a symlink back into the data folder")
     return Dataset("image", good, y, str(root), skipped=bad, notes=notes)
 
 
@@ -335,59 +344,104 @@ def _table(df: Any, path: Path, modality: str, task: str, target: Optional[str],
         raise DataError(f"{path}: no feature columns besides the target {tgt!r}")
     all_nan = [c for c in X.columns if X[c].isna().all()]
     if len(all_nan) == X.shape[1]:
-        names = ", ".join(map(str, all_nan[:5])) + (f" and {len(all_nan) - 5:,} more" if len(all_nan) > 5 else "")
-        raise DataError(f"{path}: every feature column is empty ({names}); nothing to learn from")
+        raise DataError(f"{path}: every feature column is empty ({names_text(all_nan)}); nothing to learn from")
     if all_nan:
         X = X.drop(columns=all_nan)
     ds = Dataset("tabular", X, _labels(df[tgt], task, str(path)), str(path), target=tgt)
     if all_nan:
-        ds.notes.append(f"dropped {len(all_nan)} all-empty column(s): {', '.join(map(str, all_nan))}")
+        ds.notes.append(f"dropped {len(all_nan):,} all-empty column(s): {names_text(all_nan)}")
     return ds
 
 
+TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "t", "step", "period", "year", "epoch", "index")
+
+
+def _time_column(df: Any, tgt: str) -> tuple[Optional[str], bool]:
+    """The column giving each row's time, and whether it holds dates: the first column that reads as dates,
+    else the first numeric column named like a time (TIME_NAMES, any case); (None, False) when there is none."""
+    import pandas as pd
+
+    others = [c for c in df.columns if c != tgt]
+    dates = [c for c in others if _looks_like_dates(df[c])]
+    if dates:
+        return dates[0], True
+    numbers = [c for c in others if str(c).strip().lower() in TIME_NAMES and pd.api.types.is_numeric_dtype(df[c])
+               and not pd.api.types.is_bool_dtype(df[c])]
+    return (numbers[0], False) if numbers else (None, False)
+
+
 def _time_series(df: Any, path: Path, target: Optional[str], fill: str) -> Dataset:
-    """A univariate series: rows in time order, duplicate timestamps averaged, a regular grid with its gaps
-    re-indexed, and missing targets filled per `fill` (each step said in a note)."""
+    """A univariate series: rows sorted by their time column before anything else, duplicate times averaged,
+    a regular date grid with its gaps re-indexed, and missing targets filled per `fill` (each step in a note)."""
     import pandas as pd
 
     if fill not in FILLS:
         raise DataError(f"data.fill: {fill!r} is not one of {', '.join(FILLS)}")
     tgt = _column(df, target, ("value", "target", "y"), "target", path)
     _labels(df[tgt].dropna() if df[tgt].notna().any() else df[tgt], "forecasting", str(path))  # numeric, not empty
-    values = pd.to_numeric(df[tgt], errors="coerce").astype(np.float64)
-    dates = [c for c in df.columns if c != tgt and _looks_like_dates(df[c])]
+    values = pd.to_numeric(df[tgt], errors="coerce").astype(np.float64).to_numpy()
+    clock, is_date = _time_column(df, tgt)
     notes: list[str] = []
-    if not dates:
-        series, unit = pd.Series(values.to_numpy()), "steps"
+    if clock is None:
+        series, unit = pd.Series(values), "steps"
+        if df.shape[1] > 1:
+            notes.append("no time column found (dates, or a numeric column named "
+                         f"{'/'.join(TIME_NAMES)}); the rows are taken in file order")
     else:
-        stamps = _to_datetime(df[dates[0]])
+        stamps = _to_datetime(df[clock]) if is_date else pd.to_numeric(df[clock], errors="coerce")
         if stamps.isna().any():
-            notes.append(f"dropped {int(stamps.isna().sum()):,} row(s) whose {dates[0]!r} is not a date")
+            notes.append(f"dropped {int(stamps.isna().sum()):,} row(s) whose {clock!r} is not a "
+                         f"{'date' if is_date else 'number'}")
         keep = stamps.notna().to_numpy()
-        series = pd.Series(values.to_numpy()[keep], index=pd.DatetimeIndex(stamps[keep]))
-        series, unit = _regular(series, dates[0], notes)
+        index = pd.DatetimeIndex(stamps[keep]) if is_date else pd.Index(stamps[keep].to_numpy())
+        series = _time_ordered(pd.Series(values[keep], index=index), clock, notes)
+        series, unit = _regular(series) if is_date else (_evenness(series, clock, notes), "steps")
     series = _filled(series, fill, unit, notes)
     if len(series) < 3:
         raise DataError(f"{path}: only {len(series)} usable point(s) in the series; forecasting needs more")
-    X = pd.Series(series.index, name=dates[0]) if dates else None
+    X = pd.Series(series.index, name=clock) if is_date else None
     return Dataset("time_series", X, series.to_numpy(dtype=np.float64), str(path), target=tgt, notes=notes)
 
 
-def _regular(series: Any, column: str, notes: list[str]) -> tuple[Any, str]:
-    """`series` sorted by time, duplicate timestamps averaged, re-indexed to its grid when that has gaps; and the
-    name of its step for notes (weeks, days, ... or steps)."""
-    import pandas as pd
-
-    from zoo.forecasting import frequency_name
-
+def _time_ordered(series: Any, column: Any, notes: list[str]) -> Any:
+    """`series` sorted by its time index (stable), rows that share a time averaged into one; each said in a
+    note."""
     if not series.index.is_monotonic_increasing:
         series = series.sort_index(kind="stable")
         notes.append(f"the rows were not in time order; sorted them by {column!r}")
     dup = series.index.duplicated(keep=False)
     if dup.any():
+        first = series.index[dup][0]
         n_stamps = series.index[dup].nunique()
         series = series.groupby(level=0).mean()
-        notes.append(f"averaged {int(dup.sum()):,} rows that share {n_stamps:,} timestamp(s) (one value per time)")
+        notes.append(f"averaged {int(dup.sum()):,} rows that share {n_stamps:,} time(s) into one value each "
+                     f"(first: {column!r} {_shown_time(first)})")
+    return series
+
+
+def _evenness(series: Any, column: Any, notes: list[str]) -> Any:
+    """`series` (numeric times, sorted) as it is, with a note when its times are unevenly spaced."""
+    steps = np.diff(series.index.to_numpy(dtype=np.float64))
+    if len(steps) and steps.min() != steps.max():
+        notes.append(f"the times in {column!r} are unevenly spaced (steps of {steps.min():g} to {steps.max():g}); "
+                     "the rows are taken as consecutive steps")
+    return series
+
+
+def _shown_time(value: Any) -> str:
+    """2020-01-04 (a date), 2020-01-04T06:00:00 (a time of day), 17 (a number)."""
+    if not hasattr(value, "normalize"):
+        return f"{value:g}"
+    return value.date().isoformat() if value == value.normalize() else value.isoformat()
+
+
+def _regular(series: Any) -> tuple[Any, str]:
+    """A date-indexed `series` re-indexed to its grid when that has gaps; and the name of its step for notes
+    (weeks, days, ... or steps)."""
+    import pandas as pd
+
+    from zoo.forecasting import frequency_name
+
     freq = _grid(series.index)
     if freq is not None:
         grid = pd.date_range(series.index[0], series.index[-1], freq=freq)
@@ -462,6 +516,7 @@ def split_dataset(ds: Dataset, task: str, *, test_size: float = 0.2, seed: int =
     if task == "forecasting":
         from zoo.forecasting import default_horizon
 
+        ds = _in_time_order(ds)
         h = int(horizon) if horizon else default_horizon(ds.X, n)
         if not 1 <= h < n - 2:
             raise DataError(f"{ds.source}: data.horizon {h} leaves too little training data ({n:,} points)")
@@ -473,3 +528,14 @@ def split_dataset(ds: Dataset, task: str, *, test_size: float = 0.2, seed: int =
         n_test = len(ds.classes)
     train_idx, test_idx = train_test_split(np.arange(n), test_size=n_test, random_state=seed, stratify=stratify)
     return ds.subset(np.sort(train_idx)), ds.subset(np.sort(test_idx))
+
+
+def _in_time_order(ds: Dataset) -> Dataset:
+    """A series whose timestamps (ds.X) are out of order, sorted by them (stable); else `ds` itself. The loader
+    already sorts; this keeps the time-ordered split right for a Dataset built by hand."""
+    import pandas as pd
+
+    if ds.X is None or len(ds.X) < 2:
+        return ds
+    stamps = pd.DatetimeIndex(ds.X)
+    return ds if stamps.is_monotonic_increasing else ds.subset(np.argsort(stamps.to_numpy(), kind="stable"))

@@ -42,6 +42,7 @@ from tqdm.auto import tqdm
 from zoo import distributed
 from zoo.devices import DeviceChoice, pick_device
 from zoo.io import write_atomic
+from zoo.terminal import terminal_safe
 
 __all__ = ["TrainHistory", "fit_torch", "predict_torch", "make_loader", "seed_everything", "resolve_device",
            "checkpointing"]
@@ -216,6 +217,11 @@ def _set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def _note(message: str) -> None:
+    """One line on stderr that does not break a progress bar; control characters in paths escaped."""
+    tqdm.write(terminal_safe(message), file=sys.stderr)
+
+
 def _load_state(path: Path) -> dict[str, Any] | None:
     """A resume file's contents (tensors and plain values only), or None when absent or unreadable."""
     try:
@@ -223,7 +229,7 @@ def _load_state(path: Path) -> dict[str, Any] | None:
     except FileNotFoundError:
         return None
     except Exception as exc:  # noqa: BLE001 - a damaged file means "start from scratch", said aloud
-        tqdm.write(f"checkpoint: {path} unreadable ({type(exc).__name__}); training from scratch", file=sys.stderr)
+        _note(f"checkpoint: {path} unreadable ({type(exc).__name__}); training from scratch")
         return None
     return state if isinstance(state, dict) else None
 
@@ -452,7 +458,7 @@ class _Training:
         if state is not None:
             problem = _state_mismatch(state, self.model, self.epochs, self.n_batches, self.hist.monitor)
             if problem:
-                tqdm.write(f"checkpoint: {path} is for {problem}; training from scratch", file=sys.stderr)
+                _note(f"checkpoint: {path} is for {problem}; training from scratch")
                 return 1
             return self._restore(state, session)
         return 1
@@ -481,8 +487,7 @@ class _Training:
                 self.on_epoch_end(done, self.model, hist)
         _set_rng_state(state["rng"])
         if self.progress:
-            tqdm.write(f"checkpoint: resuming after epoch {hist.resumed_epoch}/{self.epochs} from {self.state_path}",
-                       file=sys.stderr)
+            _note(f"checkpoint: resuming after epoch {hist.resumed_epoch}/{self.epochs} from {self.state_path}")
         if hist.stop_reason != "completed":
             start_epoch = self.epochs + 1                    # it had already stopped early: nothing left to run
         return start_epoch

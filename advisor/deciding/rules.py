@@ -14,8 +14,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Callable, Literal, Mapping, Optional
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from advisor.deciding.yamlsafe import load_yaml
 
 Facts = Mapping[str, Any]
 Condition = Callable[[Facts], bool]
@@ -176,7 +177,7 @@ def load_rulebook() -> Rulebook:
     """The rulebook shipped with the package (parsed and validated once per process)."""
     text = resources.files("advisor.deciding").joinpath("rulebook.yaml").read_text(encoding="utf-8")
     try:
-        return Rulebook.model_validate(yaml.safe_load(text))
+        return Rulebook.model_validate(load_yaml(text))
     except ValidationError as exc:
         err = exc.errors()[0]
         raise RuleSyntaxError(f"advisor/deciding/rulebook.yaml: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None

@@ -13,6 +13,8 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
                       model_validator)
 
+from advisor.deciding.yamlsafe import load_yaml
+
 
 class WordEnum(str, Enum):
     """A str-valued enum that reads as its value everywhere: ``==``, dict keys, JSON, str() and f-strings
@@ -134,7 +136,9 @@ class DataSpec(_Strict):
     fill: Fill = Field(
         default=Fill.interpolate,
         description="Forecasting: how missing target values and missing time steps are filled: interpolate "
-        "(linearly, the default), ffill (carry the last value forward) or drop (leave them out).",
+        "(linearly, the default), ffill (carry the last value forward) or drop (leave them out). Before that, "
+        "the rows are sorted by their time column (the first column of dates, else a numeric column named t, "
+        "step, year, time, period, ...) and rows that share a time are averaged into one, each said in a line.",
         json_schema_extra=_ask_if("task == 'forecasting'"))
     labeling_cost: LabelingCost = Field(
         default=LabelingCost.low, description="How costly more labels are (experts needed, rare cases, privacy).")
@@ -306,7 +310,7 @@ def load_descriptor(source: "str | Path | dict[str, Any] | ProjectDescriptor") -
     if text is None:
         raise DescriptorError(f"{path}: is a directory; expected a YAML descriptor file")
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

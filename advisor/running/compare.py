@@ -14,9 +14,10 @@ import math
 import os
 import pickle
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional, Sequence
 
 import yaml
 
@@ -466,8 +467,51 @@ def fan_out(jobs: list[dict[str, Any]], *, workers: int, backend: str = "loky") 
     the current `Client`, e.g. one made from `--scheduler`), results in job order."""
     from joblib import Parallel, delayed, parallel_config
 
-    with parallel_config(backend=backend, n_jobs=workers):
+    local = {"initializer": worker_start, "initargs": (os.getpid(),)} if backend == "loky" else {}
+    with parallel_config(backend=backend, n_jobs=workers, **local):
+        if backend == "loky":           # start the workers with Ctrl-C ignored (inherited); then wait for them
+            with _sigint_ignored():
+                started = Parallel(return_as="generator")(delayed(os.getpid)() for _ in range(workers))
+            list(started)
         return Parallel()(delayed(run_one)(job) for job in jobs)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored inside the block (only processes started in it: a child keeps an ignored signal ignored;
+    the block lasts as long as the spawning, milliseconds)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+PARENT_POLL_S = 0.5
+
+
+def worker_start(parent_pid: int) -> None:
+    """Start of a local worker process: Ctrl-C is the parent's to handle (it stops the pool; a worker that took
+    it too would print a traceback, or die mid-write and leak its semaphores), and the worker exits within
+    PARENT_POLL_S of its parent's death (a SIGKILLed `advisor compare` must not leave workers running that hold
+    its output pipes open). A watchdog thread, as no signal reaches a child when its parent is killed."""
+    import signal
+    import threading
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="advisor-parent-watch", daemon=True).start()
 
 
 def _assemble(desc: ProjectDescriptor, rec: Recommendation, runs: list[dict[str, Any]], skipped: list[dict[str, Any]],
