@@ -245,6 +245,9 @@ class _Interview:
             else:
                 self.echo("  (this is the first question)")
             return False
+        if text == "" and default is None and q.info.is_required():
+            self.echo(f"  {q.name}: an answer is needed")
+            return False
         try:
             value = default if text == "" else parse_answer(q, text)
         except ValueError as exc:
