@@ -94,7 +94,7 @@ def test_a_validation_error_names_the_field_and_asks_it_again():
     desc = script.ask()
     assert desc.data.n_classes == 3
     assert "  data.n_classes: got 1; classification needs at least 2 classes" in "\n".join(script.lines)
-    assert script.prompts[-1] == "data.n_classes [1]"
+    assert script.prompts[-1] == "data.n_classes [1; - clears]"
 
 
 def test_a_validation_error_with_no_input_left_is_one_line_exit_2(tmp_path):
@@ -280,7 +280,7 @@ def test_ask_in_a_real_terminal(tmp_path):
         term.type("[classification]", "class")
         term.type("data.path [empty: skip]", "photos")
         term.type("(tabular/image/text/audio/time_series/video) [image]", "back")
-        term.type("data.path [photos]", "")
+        term.type("data.path [photos; - clears]", "")
         term.type("(tabular/image/text/audio/time_series/video) [image]", "ima")
         term.type("data.labeling_cost (low/high) [low]", "hi")
         term.type("data.unlabeled_available (yes/no) [no]", "y")
@@ -305,3 +305,17 @@ def test_ask_in_a_real_terminal(tmp_path):
     assert data["data"] == {"path": "../photos", "modality": "image", "labeling_cost": "high",
                             "unlabeled_available": True}
     assert data["needs"] == {"dev_time_days": 1.5}
+
+
+def test_a_dash_empties_an_optional_field_that_has_a_default():
+    named = {"name": "x", "resources.time_budget_minutes": "-"}
+    prompts = []
+
+    def read(prompt: str) -> str:
+        prompts.append(prompt)
+        return named.get(prompt.split(" ")[0], "")
+
+    desc = ask_descriptor(defaults={"resources.time_budget_minutes": 5.0, "needs.dev_time_days": 2.0}, read=read,
+                          echo=lambda line: None)
+    assert desc.resources.time_budget_minutes is None and desc.needs.dev_time_days == 2.0
+    assert "resources.time_budget_minutes [5.0; - clears]" in prompts

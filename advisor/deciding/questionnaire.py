@@ -3,9 +3,10 @@
 One question per leaf field of ProjectDescriptor, in schema order, asked when its `ask_if` holds. A blank answer
 takes the default: the answer already given (after `back`), else `defaults` (e.g. an old descriptor), else a guess
 from the data, else the field's own default or its `ask_default`, else an enum's first member (the schema lists
-the most common choice first). `back` returns to the previous question; enum and yes/no answers may be unique
-prefixes; numbers may be written 1,000 or 1_000. Fields named `*path` are typed relative to the working folder,
-warned about when they do not exist (and kept), and written relative to the descriptor's folder.
+the most common choice first). `back` returns to the previous question; `-` empties an optional field; enum and
+yes/no answers may be unique prefixes; numbers may be written 1,000 or 1_000. Fields named `*path` are typed
+relative to the working folder, warned about when they do not exist (and kept), and written relative to the
+descriptor's folder.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from advisor.deciding.rules import compile_condition
 from advisor.deciding.schema import DescriptorError, ProjectDescriptor, parse_descriptor
 
 BACK = "back"
+CLEAR = "-"          # empties an optional field that has a default (an old descriptor's value, an earlier answer)
 _YES_NO = ("yes", "no")
 # What the data answers: (measured facts, asked for no more; guessed defaults), from the path's absolute form.
 Survey = Callable[[str, Mapping[str, Any]], "tuple[dict[str, Any], dict[str, Any]]"]
@@ -205,7 +207,7 @@ class _Interview:
     def prompt(self, q: Question, default: Any) -> str:
         choices = f" ({'/'.join(q.choices)})" if q.choices else ""
         if default is not None:
-            return f"{q.name}{choices} [{_shown(default)}]"
+            return f"{q.name}{choices} [{_shown(default)}{f'; {CLEAR} clears' if q.optional else ''}]"
         return f"{q.name}{choices}" + (" [empty: skip]" if q.optional else "")
 
     def take_path(self, q: Question, text: str) -> None:
@@ -249,7 +251,7 @@ class _Interview:
             self.echo(f"  {q.name}: an answer is needed")
             return False
         try:
-            value = default if text == "" else parse_answer(q, text)
+            value = None if text == CLEAR and q.optional else default if text == "" else parse_answer(q, text)
         except ValueError as exc:
             self.echo(f"  {q.name}: {exc}")
             return False
@@ -293,7 +295,7 @@ class _Interview:
             except DescriptorError as exc:
                 message = str(exc).removeprefix("answers: ")
             field = message.split(":")[0]
-            if field not in names or field in self.given:
+            if field not in names or field in self.given or not self.applies(self.order[names.index(field)]):
                 raise DescriptorError(message)
             self.echo(f"\n  {message}")
             try:
