@@ -319,3 +319,23 @@ def test_a_dash_empties_an_optional_field_that_has_a_default():
                           echo=lambda line: None)
     assert desc.resources.time_budget_minutes is None and desc.needs.dev_time_days == 2.0
     assert "resources.time_budget_minutes [5.0; - clears]" in prompts
+
+
+def test_data_given_up_front_suggests_the_task(tmp_path):
+    import csv
+
+    with open(EXAMPLES / "data" / "breast_cancer.csv", newline="") as handle:   # predict the tumour's area
+        rows = list(csv.reader(handle))
+    area, label = rows[0].index("mean area"), rows[0].index("target")
+    table = [["target" if i == area else name for i, name in enumerate(row)] if n == 0 else row for n, row in
+             enumerate(rows)]
+    with open(tmp_path / "area.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([[v for i, v in enumerate(row) if i != label] for row in table])
+    out = tmp_path / "area.yaml"
+    asked = advisor("ask", "--data", str(tmp_path / "area.csv"), "-o", str(out), input=BLANKS)
+    assert asked.exit_code == 0, asked.stderr
+    assert "[regression]" in asked.stdout and "data.n_classes" not in asked.stdout
+    assert yaml.safe_load(out.read_text())["task"] == "regression"
+    recommended = advisor("recommend", str(out))
+    assert recommended.stdout.splitlines()[0] in asked.stdout.splitlines()
+    assert "measured: data.n_samples = 569 measured from area.csv" in recommended.stdout

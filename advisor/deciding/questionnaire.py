@@ -287,6 +287,8 @@ class _Interview:
 
     def run(self) -> ProjectDescriptor:
         """Walk the questions, then validate; a field the validation names is asked again until it passes."""
+        if self.given.get("data.path") and self.survey is not None:     # data given up front may suggest the task
+            self.measured, self.guessed = self.survey(os.path.abspath(str(self.given["data.path"])), {})
         self.walk()
         names = [q.name for q in self.order]
         while True:

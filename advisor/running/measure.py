@@ -6,6 +6,7 @@ Light on purpose: the standard library and numpy only, so `advisor recommend` st
 from __future__ import annotations
 
 import csv
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -135,37 +136,55 @@ _TEXT_NAMES = ("text", "sentence", "document", "message")
 
 def survey(path: "str | Path", answers: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """What the data at `path` answers before the questionnaire asks it (`advisor ask --data`): the counts that
-    `measure` fills in (dotted names; not asked), and guesses at data.modality, data.target and data.text_column
-    (offered as defaults). Best effort: nothing for a path that cannot be read."""
+    `measure` fills in (dotted names; not asked), and guesses at task (regression for a numeric target with
+    fractions or over 20 values), data.modality, data.target and data.text_column (offered as defaults). Best
+    effort: nothing for a path that cannot be read."""
     try:
-        return _survey(Path(path), str(answers.get("task") or "classification"))
+        return _survey(Path(path), answers.get("task"))
     except Exception:  # noqa: BLE001 - whatever the file holds; loading it for training says what is wrong
         return {}, {}
 
 
-def _survey(path: Path, task: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _survey(path: Path, task: Optional[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     if not (path.is_dir() or path.is_file()):
         return {}, {}
     guessed: dict[str, Any] = {}
     if path.is_dir():
-        guessed["data.modality"] = "image"
+        guessed["data.modality"], guessed["task"] = "image", "classification"    # a folder per class
     elif path.suffix.lower() == ".npz":
         import numpy as np
 
         with np.load(path, allow_pickle=False) as arrays:
             guessed["data.modality"] = "image" if "X" in arrays and arrays["X"].ndim >= 3 else "tabular"
+            if "y" in arrays:
+                guessed["task"] = _task_of([str(v) for v in arrays["y"][:200]])
     elif path.suffix.lower() in (".csv", ".tsv", ".txt", ".parquet"):
         header, rows = _head(path) if path.suffix.lower() != ".parquet" else ([], [])
         target = next((n for n in _TARGET_NAMES if n in header), None)
+        if target:
+            guessed["task"] = _task_of([row[header.index(target)] for row in rows if header.index(target) < len(row)])
         text = _text_column([c for c in header if c != target], header, rows)
         guessed["data.modality"] = "text" if text else "time_series" if task == "forecasting" else "tabular"
         guessed.update({k: v for k, v in (("data.target", target), ("data.text_column", text)) if v})
-    modality = str(guessed.get("data.modality", "tabular"))
+    modality, task = str(guessed.get("data.modality", "tabular")), task or guessed.get("task")
     counts = _counts(path, modality, guessed.get("data.target"))
     measured = {f"data.{k}": v for k, v in counts.items() if v}
     if task != "classification" or (measured.get("data.n_classes") or 2) < 2:
         measured.pop("data.n_classes", None)
     return measured, guessed
+
+
+def _task_of(values: list[str]) -> str:
+    """'regression' for target values that are numbers with fractions or more than 20 of them, else
+    'classification'."""
+    numbers = []
+    for value in (v for v in values if v.strip()):
+        try:
+            numbers.append(float(value))
+        except ValueError:
+            return "classification"
+    fractional = any(math.isfinite(x) and x != int(x) for x in numbers)
+    return "regression" if fractional or len(set(numbers)) > 20 else "classification"
 
 
 def _head(path: Path, n: int = 200) -> tuple[list[str], list[list[str]]]:
