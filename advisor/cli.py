@@ -368,16 +368,24 @@ def predict_cmd(model_dir: str, inputs: str, as_json: bool, trust: bool) -> None
 @cli.command("ask")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the descriptor to this YAML file.")
 @click.option("--data", "data", metavar="PATH",
-              help="Measure this data first (counts, classes, a modality guess) and skip what it answers.")
+              help="Measure this data first (counts and classes; guesses at task, modality and target) and skip "
+                   "what it answers.")
 @click.option("--from", "source", metavar="OLD.yaml", help="Start from this descriptor: its values are the defaults.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Recommendation as JSON at the end.")
 def ask_cmd(output: Optional[str], data: Optional[str], source: Optional[str], as_json: bool) -> None:
     """Answer a few questions; get a descriptor and a recommendation.
 
     Enter takes the default in brackets (the project name: the output file's name); `back` returns to the
-    previous question; a unique prefix picks a choice (`class` for classification); 1,000 is a number. Paths
-    are typed from the current folder and written relative to the descriptor's folder; one that does not exist
-    is warned about and kept.
+    previous question; `-` empties an optional answer; a unique prefix picks a choice (`class` for
+    classification); 1,000 is a number. Paths are typed from the current folder and written relative to the
+    descriptor's folder; one that does not exist is warned about and kept. An answer the descriptor rejects is
+    named and asked again (with no input left: one line, exit 2).
+
+    \b
+    Examples:
+      advisor ask -o my_project.yaml
+      advisor ask --data photos -o my_project.yaml
+      advisor ask --from my_project.yaml -o v2.yaml
     """
     import yaml
 
