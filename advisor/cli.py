@@ -433,17 +433,41 @@ def predict_cmd(model_dir: str, inputs: str, as_json: bool, trust: bool) -> None
 
 @cli.command("ask")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the descriptor to this YAML file.")
+@click.option("--data", "data", metavar="PATH",
+              help="Measure this data first (counts and classes; guesses at task, modality and target) and skip "
+                   "what it answers.")
+@click.option("--from", "source", metavar="OLD.yaml", help="Start from this descriptor: its values are the defaults.")
 @click.option("--json", "as_json", is_flag=True, help="Print the Recommendation as JSON at the end.")
-def ask_cmd(output: Optional[str], as_json: bool) -> None:
-    """Answer a few questions; get a descriptor and a recommendation."""
+def ask_cmd(output: Optional[str], data: Optional[str], source: Optional[str], as_json: bool) -> None:
+    """Answer a few questions; get a descriptor and a recommendation.
+
+    Enter takes the default in brackets (the project name: the output file's name); `back` returns to the
+    previous question; `-` empties an optional answer; a unique prefix picks a choice (`class` for
+    classification); 1,000 is a number. Paths are typed from the current folder and written relative to the
+    descriptor's folder; one that does not exist is warned about and kept. An answer the descriptor rejects is
+    named and asked again (with no input left: one line, exit 2).
+
+    \b
+    Examples:
+      advisor ask -o my_project.yaml
+      advisor ask --data photos -o my_project.yaml
+      advisor ask --from my_project.yaml -o v2.yaml
+    """
     import yaml
 
-    from advisor.deciding.questionnaire import ask_descriptor
+    from advisor.deciding.questionnaire import ask_descriptor, defaults_from
+    from advisor.running.measure import measure, prepare, survey
 
     if output and not Path(output).resolve().parent.is_dir():
         _fail(f"{output}: folder {Path(output).parent} does not exist")
+    if data and not Path(data).exists():
+        _fail(f"--data {data}: does not exist")
+    defaults: dict[str, Any] = {"name": Path(output).stem if output else "project"}
     try:
-        desc = ask_descriptor()
+        if source:
+            defaults.update(defaults_from(load_descriptor(source), Path(source).parent))
+        desc = ask_descriptor(defaults=defaults, given={"data.path": data} if data else {}, survey=survey,
+                              folder=Path(output).parent if output else None)
     except click.Abort:
         _fail("questionnaire ended before all questions were answered (no input left)")
     except ValueError as exc:
@@ -455,9 +479,11 @@ def ask_cmd(output: Optional[str], as_json: bool) -> None:
         except OSError as exc:
             _fail(f"{output}: cannot write ({exc.strerror or exc})")
         _say(f"\nwrote {output}", err=True)
+        desc, measured = prepare(output)         # exactly what `advisor recommend` on the file does
     else:
         _say("\n# descriptor\n" + text)
-    rec = recommend(desc)
+        desc, measured = measure(desc)
+    rec = recommend(desc, measured=measured)
     _say(rec.model_dump_json(indent=2) if as_json else "\n" + summary(rec), json_text=as_json)
 
 

@@ -47,10 +47,10 @@ def test_rules_and_schema():
 ANSWERS = "\n".join([
     "pets",            # name
     "classification",  # task
+    "",                # data.path (asked first: the data it points at answers what follows)
     "image",           # data.modality
     "2500",            # data.n_samples
     "2",               # data.n_classes (asked: classification)
-    "",                # data.path
     "",                # labeling_cost (default)
     "",                # unlabeled_available
     "",                # features_well_defined

@@ -91,6 +91,12 @@ def _ask_if(condition: str) -> dict[str, Any]:
     return {"ask_if": condition}
 
 
+def _ask_default(value: Any, condition: str) -> dict[str, Any]:
+    """Schema extra: the questionnaire's suggestion for an optional field while `condition` holds (a count is
+    needed when there is no data.path to measure; the cost estimates assume as many when it is unknown)."""
+    return {"ask_default": value, "ask_default_if": condition}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", use_enum_values=False, validate_default=True, allow_inf_nan=False)
 
@@ -108,19 +114,20 @@ class _Strict(BaseModel):
 class DataSpec(_Strict):
     """What the data is and how much of it there is."""
 
+    path: Optional[str] = Field(
+        default=None, description="Where the data lives: a CSV file, or a folder of class sub-folders of images.")
     modality: Modality = Field(description="Kind of data: tables, images, free text, audio, time series or video.")
     n_samples: Optional[int] = Field(
         default=None, ge=1, le=MAX_COUNT,
         description="Labelled examples available (rows, images, documents, time steps). "
-        "Leave empty when data.path is given and it can be counted.")
+        "Leave empty when data.path is given and it can be counted.",
+        json_schema_extra=_ask_default(1000, "not data.path"))
     n_classes: Optional[int] = Field(
         default=None, ge=1, le=MAX_COUNT, description="Number of classes, for classification.",
         json_schema_extra=_ask_if("task == 'classification'"))
     n_features: Optional[int] = Field(
         default=None, ge=1, le=MAX_COUNT, description="Number of input columns, for tabular data.",
         json_schema_extra=_ask_if("data.modality in ('tabular', 'time_series')"))
-    path: Optional[str] = Field(
-        default=None, description="Where the data lives: a CSV file, or a folder of class sub-folders of images.")
     target: Optional[str] = Field(
         default=None, description="Label / target column in a CSV.",
         json_schema_extra=_ask_if("data.modality in ('tabular', 'text', 'time_series')"))

@@ -6,9 +6,10 @@ Light on purpose: the standard library and numpy only, so `advisor recommend` st
 from __future__ import annotations
 
 import csv
+import math
 import os
 from pathlib import Path
-from typing import Optional
+from typing import Any, Mapping, Optional
 
 from advisor.deciding.schema import ProjectDescriptor
 from zoo.images import IMAGE_SUFFIXES, loops_back
@@ -94,11 +95,8 @@ def measure(desc: ProjectDescriptor) -> tuple[ProjectDescriptor, list[str]]:
         return desc, []
 
 
-def _measure(desc: ProjectDescriptor) -> tuple[ProjectDescriptor, list[str]]:
-    data = desc.data
-    path = Path(data.path or "")
-    if not data.path or not (path.is_dir() or path.is_file()):
-        return desc, []
+def _counts(path: Path, modality: str, target: Optional[str]) -> dict[str, Optional[int]]:
+    """n_samples / n_classes (/ n_features for tables) counted from a folder, an .npz or a CSV."""
     found: dict[str, Optional[int]] = {}
     if path.is_dir():
         found["n_samples"], found["n_classes"] = _count_folder(path)
@@ -110,11 +108,20 @@ def _measure(desc: ProjectDescriptor) -> tuple[ProjectDescriptor, list[str]]:
             if y is not None:
                 found["n_samples"], found["n_classes"] = int(len(y)), int(len(np.unique(y)))
     elif path.suffix.lower() in (".csv", ".tsv", ".txt"):
-        rows, n_features, n_classes = _scan_csv(path, data.target, 1 if data.modality.value == "text" else 0)
+        rows, n_features, n_classes = _scan_csv(path, target, 1 if modality == "text" else 0)
         found["n_samples"] = rows
         found["n_classes"] = n_classes
-        if data.modality.value == "tabular":
+        if modality == "tabular":
             found["n_features"] = n_features
+    return found
+
+
+def _measure(desc: ProjectDescriptor) -> tuple[ProjectDescriptor, list[str]]:
+    data = desc.data
+    path = Path(data.path or "")
+    if not data.path or not (path.is_dir() or path.is_file()):
+        return desc, []
+    found = _counts(path, data.modality.value, data.target)
     updates = {k: v for k, v in found.items() if v and getattr(data, k) is None}
     if desc.task.value != "classification" or (updates.get("n_classes") or 2) < 2:
         updates.pop("n_classes", None)
@@ -122,3 +129,80 @@ def _measure(desc: ProjectDescriptor) -> tuple[ProjectDescriptor, list[str]]:
         return desc, []
     notes = [f"data.{k} = {v:,} measured from {path.name}" for k, v in updates.items()]
     return desc.model_copy(update={"data": data.model_copy(update=updates)}), notes
+
+
+_TEXT_NAMES = ("text", "sentence", "document", "message")
+
+
+def survey(path: "str | Path", answers: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What the data at `path` answers before the questionnaire asks it (`advisor ask --data`): the counts that
+    `measure` fills in (dotted names; not asked), and guesses at task (regression for a numeric target with
+    fractions or over 20 values), data.modality, data.target and data.text_column (offered as defaults). Best
+    effort: nothing for a path that cannot be read."""
+    try:
+        return _survey(Path(path), answers.get("task"))
+    except Exception:  # noqa: BLE001 - whatever the file holds; loading it for training says what is wrong
+        return {}, {}
+
+
+def _survey(path: Path, task: Optional[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    if not (path.is_dir() or path.is_file()):
+        return {}, {}
+    guessed: dict[str, Any] = {}
+    if path.is_dir():
+        guessed["data.modality"], guessed["task"] = "image", "classification"    # a folder per class
+    elif path.suffix.lower() == ".npz":
+        import numpy as np
+
+        with np.load(path, allow_pickle=False) as arrays:
+            guessed["data.modality"] = "image" if "X" in arrays and arrays["X"].ndim >= 3 else "tabular"
+            if "y" in arrays:
+                guessed["task"] = _task_of([str(v) for v in arrays["y"][:200]])
+    elif path.suffix.lower() in (".csv", ".tsv", ".txt", ".parquet"):
+        header, rows = _head(path) if path.suffix.lower() != ".parquet" else ([], [])
+        target = next((n for n in _TARGET_NAMES if n in header), None)
+        if target:
+            guessed["task"] = _task_of([row[header.index(target)] for row in rows if header.index(target) < len(row)])
+        text = _text_column([c for c in header if c != target], header, rows)
+        guessed["data.modality"] = "text" if text else "time_series" if task == "forecasting" else "tabular"
+        guessed.update({k: v for k, v in (("data.target", target), ("data.text_column", text)) if v})
+    modality, task = str(guessed.get("data.modality", "tabular")), task or guessed.get("task")
+    counts = _counts(path, modality, guessed.get("data.target"))
+    measured = {f"data.{k}": v for k, v in counts.items() if v}
+    if task != "classification" or (measured.get("data.n_classes") or 2) < 2:
+        measured.pop("data.n_classes", None)
+    return measured, guessed
+
+
+def _task_of(values: list[str]) -> str:
+    """'regression' for target values that are numbers with fractions or more than 20 of them, else
+    'classification'."""
+    numbers = []
+    for value in (v for v in values if v.strip()):
+        try:
+            numbers.append(float(value))
+        except ValueError:
+            return "classification"
+    fractional = any(math.isfinite(x) and x != int(x) for x in numbers)
+    return "regression" if fractional or len(set(numbers)) > 20 else "classification"
+
+
+def _head(path: Path, n: int = 200) -> tuple[list[str], list[list[str]]]:
+    """The header and the first `n` rows of a CSV."""
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        return header, [row for _, row in zip(range(n), reader) if row]
+
+
+def _text_column(candidates: list[str], header: list[str], rows: list[list[str]]) -> Optional[str]:
+    """The column of free text: a conventional name, else one whose values are mostly sentences."""
+    for name in _TEXT_NAMES:
+        if name in candidates:
+            return name
+    for name in candidates:
+        values = [row[header.index(name)] for row in rows if header.index(name) < len(row)]
+        if values and sum(v.count(" ") >= 3 for v in values) >= len(values) / 2 \
+                and sum(map(len, values)) / len(values) >= 30:
+            return name
+    return None
