@@ -1,12 +1,14 @@
 """Atomic file writes: a temp file in the same folder, then rename, so nothing is ever half-written.
 
 This is the project's one atomic writer: :func:`write_atomic` streams into the temp file through a callback
-(``torch.save``, a serialiser), :func:`write_bytes_atomic` and :func:`write_text_atomic` are its shorthands.
+(``torch.save``, a serialiser), :func:`write_bytes_atomic` and :func:`write_text_atomic` are its shorthands;
+:func:`copy_folder_atomic` does the same for a whole folder.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
@@ -36,3 +38,28 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 def write_text_atomic(path: Path, text: str) -> None:
     """Write UTF-8 `text` to `path` atomically."""
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def copy_folder_atomic(source: Path, dest: Path) -> Path:
+    """Copy the folder `source` to `dest` atomically: into a same-parent staging folder, then renamed into place;
+    a `dest` already there is replaced only once the copy is complete (and put back if the swap fails)."""
+    source, dest = Path(source), Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
+        backup = dest.with_name(f".{dest.name}.old") if dest.exists() else None
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+            dest.rename(backup)
+        try:
+            staging.rename(dest)
+        except BaseException:
+            if backup is not None and not dest.exists():
+                backup.rename(dest)
+            raise
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return dest

@@ -12,8 +12,8 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
-    """(names shown per item, model input) for the saved model's modality."""
+def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
+    """(names shown per item, model input) read from `source` for the saved model's modality (model.json `meta`)."""
     modality = meta.get("modality")
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such file or folder")
@@ -60,7 +60,7 @@ def predict_items(run_dir: Path, source: Path, *, trust: bool = False) -> list[d
     if not meta:
         raise FileNotFoundError(f"{run_dir}: not a run folder (no model.json); run `advisor train` first")
     model = zoo.load_model(run_dir, trust=trust)
-    names, X = _inputs(meta, source)
+    names, X = read_inputs(meta, source)
     failed: dict[str, str] = {}
     if meta.get("modality") == "image":           # truncated, fake or oversized images: reported, not fatal
         failed = {n: why for n in names if (why := zoo.image_problem(Path(n)))}
