@@ -22,11 +22,15 @@ from advisor.records import LeaderboardRow, RunMetrics, read_record
 
 __all__ = ["Run", "fit", "load"]
 
-_TEXT_COLUMNS = ("text", "sentence", "document", "message")     # as `advisor predict` looks for the text
-
 
 class Run:
-    """A trained run: its folder (`path`), the fitted scikit-learn-style `model`, and the records beside it."""
+    """A trained run: its folder (`path`), the fitted scikit-learn-style `model`, and the records beside it:
+    `descriptor`, `recommendation` (with the measured choice's trace entries), `metrics` (held-out RunMetrics,
+    and how the model was chosen), `leaderboard`; `log` holds the progress lines of a run fitted here."""
+
+    descriptor: Optional[ProjectDescriptor]
+    recommendation: Optional[Recommendation]
+    metrics: Optional[RunMetrics]
 
     def __init__(self, path: "str | Path", model: Any, *, log: Optional[list[str]] = None,
                  temporary: bool = False) -> None:
@@ -36,28 +40,16 @@ class Run:
         self.model = model
         self.log = list(log or [])
         self._meta = zoo.model_meta(self.path)
+        self.descriptor = read_record(self.path, "descriptor")  # type: ignore[assignment]
+        self.recommendation = read_record(self.path, "recommendation")  # type: ignore[assignment]
+        self.metrics = read_record(self.path, "metrics")  # type: ignore[assignment]
         self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.path.parent), True) if temporary else None
-
-    @property
-    def descriptor(self) -> Optional[ProjectDescriptor]:
-        return read_record(self.path, "descriptor")  # type: ignore[return-value]
-
-    @property
-    def recommendation(self) -> Optional[Recommendation]:
-        """The rules' recommendation, with the measured choice's trace entries added."""
-        return read_record(self.path, "recommendation")  # type: ignore[return-value]
-
-    @property
-    def metrics(self) -> Optional[RunMetrics]:
-        """Held-out metrics and how the model was chosen (advisor.records.RunMetrics)."""
-        return read_record(self.path, "metrics")  # type: ignore[return-value]
 
     @property
     def leaderboard(self) -> list[LeaderboardRow]:
         """Every model measured on the training split: the probe across families, then the candidates and the
         search inside the winning family (empty when the model was named, not measured)."""
-        metrics = self.metrics
-        selection = metrics.selection if metrics is not None else None
+        selection = self.metrics.selection if self.metrics is not None else None
         return [] if selection is None else [*selection.probe, *selection.leaderboard]
 
     @property
@@ -77,20 +69,14 @@ class Run:
         return lambda data: self.model.predict_proba(self._inputs(data))
 
     def _inputs(self, data: Any) -> Any:
-        """The model's input for `data`, read as `advisor predict` reads files."""
-        from advisor.running.predict import read_inputs
+        """The model's input for `data`, read as `advisor predict` reads files and tables."""
+        from advisor.running.predict import read_inputs, table_inputs
 
         if isinstance(data, (str, Path)):
             return read_inputs(self._meta, Path(data))[1]
-        target, modality = self._meta.get("target"), self._meta.get("modality")
         if hasattr(data, "columns"):                                    # a DataFrame
-            frame = data.drop(columns=[target]) if target in data.columns else data
-            if modality != "text":
-                return frame
-            column = self._meta.get("text_column") or next((c for c in _TEXT_COLUMNS if c in frame.columns),
-                                                           frame.columns[0])
-            return frame[column].fillna("").astype(str).tolist()
-        return [str(t) for t in data] if modality in ("text", "image") else data
+            return table_inputs(self._meta, data)[1]
+        return [str(t) for t in data] if self._meta.get("modality") in ("text", "image") else data
 
     def save(self, path: "str | Path") -> Path:
         """Copy the run folder to `path` (atomically; a run folder already there is replaced); a run in a temporary

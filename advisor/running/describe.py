@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from advisor.deciding.schema import DescriptorError, ProjectDescriptor, parse_descriptor
 
-__all__ = ["Described", "describe", "describe_data"]
+__all__ = ["Described", "describe", "describe_data", "guess_task"]
 
 _SOURCE = "advisor.describe"
 _TABLE_SUFFIXES = (".csv", ".tsv", ".txt")                # read as zoo.data reads them
@@ -59,7 +59,8 @@ def _sections(needs: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"data": {}, "resources": {}, "needs": {}}
     for key, value in needs.items():
         if key == "time_budget":
-            out["resources"]["time_budget_minutes"] = None if value is None else _seconds(value) / 60
+            if value is not None:
+                out["resources"]["time_budget_minutes"] = _seconds(value) / 60
         elif key in ("name", "task"):
             out[key] = value
         elif key in _ARGUMENTS:
@@ -170,7 +171,7 @@ def _guesses(frame: Any, target: Optional[str], given: dict[str, Any]) -> tuple[
                               f"are: {', '.join(map(str, frame.columns))}")
     if "modality" not in data:
         features = [c for c in frame.columns if c != target]
-        texts = [c for c in features if _free_text(frame[c])]
+        texts = [c for c in features if c in _TEXT_NAMES or _free_text(frame[c])]
         if str(task) == "forecasting":
             data["modality"] = "time_series"
         elif any(_image_paths(frame[c]) for c in features if frame[c].dtype == object):
@@ -179,7 +180,7 @@ def _guesses(frame: Any, target: Optional[str], given: dict[str, Any]) -> tuple[
         elif data.get("text_column") or (len(features) == 1 and texts):
             data["modality"] = "text"
             data.setdefault("text_column", texts[0] if texts else None)
-            notes.append(f"data.modality = text: column {data['text_column']!r} holds sentences")
+            notes.append(f"data.modality = text: column {data['text_column']!r} holds the text")
         else:
             data["modality"] = "tabular"
     return {**given, "task": task, "data": data}, notes

@@ -36,10 +36,16 @@ def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
     if source.suffix.lower() == ".txt":
         texts = [line.rstrip("\n") for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
         return [t[:60] for t in texts], texts
-    df = pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq") else pd.read_csv(source)
+    return table_inputs(meta, pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq")
+                        else pd.read_csv(source))
+
+
+def table_inputs(meta: dict[str, Any], df: Any) -> tuple[list[str], Any]:
+    """(names shown per row, model input) of a table (a DataFrame) for the saved model: the target column left
+    out; for text, the text column's strings."""
     if meta.get("target") in df.columns:
         df = df.drop(columns=[meta["target"]])
-    if modality == "text":
+    if meta.get("modality") == "text":
         col = meta.get("text_column") or next((c for c in ("text", "sentence", "document", "message")
                                                 if c in df.columns), df.columns[0])
         texts = df[col].fillna("").astype(str).tolist()
