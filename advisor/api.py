@@ -123,7 +123,7 @@ def fit(data: Any, target: Any = None, *, time_budget: Optional[float] = None, s
 
     `data`, `target`: a DataFrame and its target column, `(X, y)` or `X, y`, a table file or an image folder.
     `time_budget`: seconds for the measurement and the fit together. `out`: the run folder to write (default: a
-    temporary one, kept until `Run.save` or the end of the process). `model`: train this zoo model as it is
+    temporary one, removed at the end of the process or with the Run unless `Run.save` moved it). `model`: train this zoo model as it is
     instead of the measured choice (`--model`). `**needs`: descriptor fields such as `interpretability="required"`.
     `verbose`: print the progress lines (always kept in `Run.log`)."""
     import zoo
