@@ -75,6 +75,22 @@ def test_describe_a_file_counts_what_advisor_recommend_measures():
     assert (images.data.modality, images.data.n_samples, images.data.n_classes) == ("image", 3000, 10)
 
 
+def test_describe_a_folder_and_a_parquet_file(wine, tmp_path):
+    from PIL import Image
+
+    for label, count in (("cat", 3), ("dog", 4)):
+        (tmp_path / "pets" / label).mkdir(parents=True)
+        for i in range(count):
+            Image.fromarray(np.full((8, 8, 3), 40 * i, np.uint8)).save(tmp_path / "pets" / label / f"{i}.png")
+    pets = advisor.describe(tmp_path / "pets")
+    assert (pets.data.modality, pets.task, pets.data.n_samples, pets.data.n_classes) == \
+        ("image", "classification", 7, 2)
+    train, _ = wine
+    train.to_parquet(tmp_path / "wine.parquet")
+    desc = advisor.describe(tmp_path / "wine.parquet", target="target", task="classification")
+    assert (desc.data.modality, desc.data.target, desc.data.n_samples) == ("tabular", "target", len(train))
+
+
 @pytest.mark.parametrize("needs, field", [
     ({"interpretabilty": "required"}, "did you mean 'interpretability'"),
     ({"interpretability": "maybe"}, "needs.interpretability: got 'maybe'"),

@@ -234,6 +234,9 @@ def _from_path(path: Path, target: Any, given: dict[str, Any]) -> Described:
         frame = _read(path)
         target = _target_column(frame, target, path.name)
         raw, notes = _guesses(frame, target, raw)
+        if path.suffix.lower() in (".parquet", ".pq"):          # measure() counts a CSV's rows, not these
+            raw["data"] = {"n_samples": len(frame), **raw["data"]}
+            notes.append(f"data.n_samples = {len(frame):,} measured from {path.name}")
         if path.suffix.lower() != ".npz":
             raw["data"] = {**raw["data"], "target": target}
         elif frame.attrs["images"]:
