@@ -109,6 +109,10 @@ def test_bad_data_is_one_line(wine):
     train, _ = wine
     with pytest.raises(DescriptorError, match="data.target: column 'nope' not in the DataFrame"):
         advisor.fit(train, target="nope")
+    with pytest.raises(DescriptorError, match="images of shape .* are read from files"):
+        advisor.describe(np.zeros((6, 8, 8)), np.arange(6) % 2)
+    with pytest.raises(DescriptorError, match="X has 6 rows but y has 5"):
+        advisor.describe(np.zeros((6, 2)), np.arange(5) % 2)
     lonely = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "target": ["a", "a", "a", "b"]})
     with pytest.raises(ValueError, match="DataFrame: class 'b' has 1 example"):
         advisor.describe(lonely, target="target")

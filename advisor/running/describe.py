@@ -107,9 +107,11 @@ def _as_frame(data: Any, target: Any) -> tuple[Any, Optional[str], str]:
         frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])     # as zoo loads an .npz
     elif isinstance(X, pd.DataFrame):
         frame = X.reset_index(drop=True).copy()
-    else:
-        raise DescriptorError(f"{_SOURCE}: data: arrays of shape {X.shape} are not a table; save images with "
+    elif X.ndim in (3, 4):
+        raise DescriptorError(f"{_SOURCE}: data: images of shape {X.shape} are read from files; save them with "
                               "numpy.savez(path, X=X, y=y) or as a folder, and pass the path")
+    else:
+        raise DescriptorError(f"{_SOURCE}: data: X of shape {X.shape}; expected rows of features (2-D) or texts")
     name = str(y.name) if y.name is not None and y.name not in frame.columns else "target"
     while name in frame.columns:
         name = f"_{name}"
