@@ -74,7 +74,7 @@ def _png(path: Path, value: int) -> None:
 
 def test_loader_and_predict_read_the_same_column(tmp_path):
     """A CSV whose path column is neither first nor called `path`: loader and `advisor predict` agree."""
-    from advisor.running.predict import _inputs
+    from advisor.running.predict import read_inputs
     from zoo.data import load_dataset
 
     for i in range(6):
@@ -82,12 +82,12 @@ def test_loader_and_predict_read_the_same_column(tmp_path):
     csv = tmp_path / "images.csv"
     pd.DataFrame({"label": ["a", "b"] * 3, "image": [f"im{i}.png" for i in range(6)]}).to_csv(csv, index=False)
     ds = load_dataset(csv, "image")
-    names, _ = _inputs({"modality": "image", "target": "label"}, csv)
+    names, _ = read_inputs({"modality": "image", "target": "label"}, csv)
     assert [Path(p).name for p in ds.X] == [Path(p).name for p in names] == [f"im{i}.png" for i in range(6)]
     # no conventional name: the first column that is not the target, for both
     pd.DataFrame({"label": ["a", "b"] * 3, "where": [f"im{i}.png" for i in range(6)]}).to_csv(csv, index=False)
     ds = load_dataset(csv, "image")
-    names, _ = _inputs({"modality": "image", "target": "label"}, csv)
+    names, _ = read_inputs({"modality": "image", "target": "label"}, csv)
     assert [Path(p).name for p in ds.X] == [Path(p).name for p in names] == [f"im{i}.png" for i in range(6)]
 
 

@@ -25,6 +25,7 @@ _HELPERS: dict[str, str] = {
     "Dataset": "zoo.data",
     "DataError": "zoo.data",
     "load_dataset": "zoo.data",
+    "table_dataset": "zoo.data",
     "split_dataset": "zoo.data",
     "image_problem": "zoo.data",
     "evaluate": "zoo.metrics",

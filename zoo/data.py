@@ -321,6 +321,16 @@ def load_dataset(path: "str | Path", modality: str, *, task: str = "classificati
     return ds
 
 
+def table_dataset(df: Any, modality: str, *, task: str = "classification", target: Optional[str] = None,
+                  text_column: Optional[str] = None, fill: str = "interpolate", source: str = "DataFrame") -> Dataset:
+    """A table already in memory (a pandas DataFrame) as a Dataset, checked as a file's table is (DataError: one
+    line naming `source`). Tabular, text and time-series tables; images come as files."""
+    if modality == "image":
+        raise DataError(f"{source}: images are read from files; pass their folder or a CSV of their paths")
+    if len(df) == 0:
+        raise DataError(f"{source}: has no rows")
+    return _table(df, Path(source), modality, task, target, text_column, fill)
+
 def _table(df: Any, path: Path, modality: str, task: str, target: Optional[str],
            text_column: Optional[str], fill: str = "interpolate") -> Dataset:
     if modality == "text":

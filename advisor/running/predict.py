@@ -12,8 +12,8 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def _inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
-    """(names shown per item, model input) for the saved model's modality."""
+def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
+    """(names shown per item, model input) read from `source` for the saved model's modality (model.json `meta`)."""
     modality = meta.get("modality")
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such file or folder")
@@ -36,10 +36,16 @@ def _inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
     if source.suffix.lower() == ".txt":
         texts = [line.rstrip("\n") for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
         return [t[:60] for t in texts], texts
-    df = pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq") else pd.read_csv(source)
+    return table_inputs(meta, pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq")
+                        else pd.read_csv(source))
+
+
+def table_inputs(meta: dict[str, Any], df: Any) -> tuple[list[str], Any]:
+    """(names shown per row, model input) of a table (a DataFrame) for the saved model: the target column left
+    out; for text, the text column's strings."""
     if meta.get("target") in df.columns:
         df = df.drop(columns=[meta["target"]])
-    if modality == "text":
+    if meta.get("modality") == "text":
         col = meta.get("text_column") or next((c for c in ("text", "sentence", "document", "message")
                                                 if c in df.columns), df.columns[0])
         texts = df[col].fillna("").astype(str).tolist()
@@ -60,7 +66,7 @@ def predict_items(run_dir: Path, source: Path, *, trust: bool = False) -> list[d
     if not meta:
         raise FileNotFoundError(f"{run_dir}: not a run folder (no model.json); run `advisor train` first")
     model = zoo.load_model(run_dir, trust=trust)
-    names, X = _inputs(meta, source)
+    names, X = read_inputs(meta, source)
     failed: dict[str, str] = {}
     if meta.get("modality") == "image":           # truncated, fake or oversized images: reported, not fatal
         failed = {n: why for n in names if (why := zoo.image_problem(Path(n)))}

@@ -56,15 +56,18 @@ def _data_stamp(path: Path) -> dict[str, Any]:
             "mtime_ns": max((st.st_mtime_ns for st in stats), default=0)}
 
 
-def _fingerprint(desc: ProjectDescriptor, name: str, estimator: Any, seed: int) -> dict[str, Any]:
+def _fingerprint(desc: ProjectDescriptor, name: str, estimator: Any, seed: int, data: Any) -> dict[str, Any]:
     """What must match for a checkpoint to be resumed: model, its parameters, target columns, data, seed."""
+    import joblib
+
     import zoo
 
     params = {k: repr(v) for k, v in sorted(estimator.get_params(deep=False).items()) if k not in _UNTRACKED_PARAMS}
     versions = zoo.library_versions()
     return {"model": name, "seed": seed, "task": desc.task.value, "modality": desc.data.modality.value,
             "target": desc.data.target, "text_column": desc.data.text_column, "params": params,
-            "data": _data_stamp(Path(str(desc.data.path))),
+            "data": _data_stamp(Path(desc.data.path)) if desc.data.path else
+            {"in_memory": joblib.hash((data.X, data.y))},       # advisor.fit's table: its contents
             "versions": {k: versions.get(k) for k in ("ml-advisor", "torch")}}
 
 
@@ -111,11 +114,13 @@ def _interrupted(out: Path, folder: Path) -> str:
             "resumes from it, --fresh starts over")
 
 
-def check_trainable(desc: ProjectDescriptor, rec: Recommendation, model_name: Optional[str] = None) -> None:
-    """Refuse up front, in one line, what the zoo cannot train (the recommendation's own words) or has no data for."""
+def check_trainable(desc: ProjectDescriptor, rec: Recommendation, model_name: Optional[str] = None, *,
+                    dataset: Any = None) -> None:
+    """Refuse up front, in one line, what the zoo cannot train (the recommendation's own words) or has no data for
+    (no data.path and no `dataset` in memory)."""
     if model_name is None and rec.model is None:
         raise TrainError(f"{rec.model_note}; to train another zoo model: --model NAME (see `advisor models`)")
-    if not desc.data.path:
+    if not desc.data.path and dataset is None:
         raise TrainError("data.path: missing; say where the data is (in the descriptor or with --data)")
 
 
@@ -128,9 +133,10 @@ def _jsonable(value: Any) -> Any:
 def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_name: Optional[str] = None,
               device: Optional[str] = None, time_budget_minutes: Optional[float] = None, seed: int = 0,
               quiet: bool = False, fresh: bool = False, select: bool = True,
-              echo: Callable[[str], None] = print) -> dict[str, Any]:
+              echo: Callable[[str], None] = print, dataset: Any = None) -> dict[str, Any]:
     """Train `model_name` (default: the measured choice, see advisor.running.selection, or the recommendation's
-    own pick with `select=False`) on desc.data.path; write the run folder `out`.
+    own pick with `select=False`) on desc.data.path, or on `dataset` (a zoo Dataset already in memory, e.g.
+    from zoo.table_dataset); write the run folder `out`.
 
     A deep model resumes from a matching checkpoint left by an interrupted run (`fresh=True`: start over);
     Ctrl-C raises :class:`TrainInterrupted` saying what was kept.
@@ -140,7 +146,7 @@ def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_
     try:
         return _train_run(desc, rec, out=out, model_name=model_name, device=device,
                           time_budget_minutes=time_budget_minutes, seed=seed, quiet=quiet, fresh=fresh,
-                          select=select, echo=echo)
+                          select=select, echo=echo, dataset=dataset)
     except KeyboardInterrupt:
         raise TrainInterrupted(_interrupted(out, folder)) from None
     except BaseException:
@@ -151,18 +157,18 @@ def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_
 
 def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_name: Optional[str],
                device: Optional[str], time_budget_minutes: Optional[float], seed: int, quiet: bool, fresh: bool,
-               select: bool, echo: Callable[[str], None]) -> dict[str, Any]:
+               select: bool, echo: Callable[[str], None], dataset: Any = None) -> dict[str, Any]:
     from zoo.devices import small_fit_threads
     from zoo.memo import feature_memo
 
-    check_trainable(desc, rec, model_name)
+    check_trainable(desc, rec, model_name, dataset=dataset)
     claim_out(out, "train", echo)
     name = model_name or rec.model
     assert name is not None
     task, modality = desc.task.value, desc.data.modality.value
     info = check_model_serves(name, modality, task)
 
-    data, train, test = _load_and_split(desc, task, modality, seed, echo)
+    data, train, test = _load_and_split(desc, task, modality, seed, echo, dataset)
 
     budget = time_budget_minutes or desc.resources.time_budget_minutes
     with feature_memo():                        # features computed while selecting are reused by the final fit
@@ -183,11 +189,11 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
 
 def measure_choice(desc: ProjectDescriptor, rec: Recommendation, *, seed: int = 0,
                    time_budget_minutes: Optional[float] = None, device: Optional[str] = None,
-                   echo: Callable[[str], None] = print) -> tuple[Recommendation, Any]:
+                   echo: Callable[[str], None] = print, dataset: Any = None) -> tuple[Recommendation, Any]:
     """What `advisor train` would measure before training, without training: the recommendation with the
     measured trace entries added, and the Choice (None when the task is not measured). Training split only."""
-    check_trainable(desc, rec)
-    _, train, test = _load_and_split(desc, desc.task.value, desc.data.modality.value, seed, echo)
+    check_trainable(desc, rec, dataset=dataset)
+    _, train, test = _load_and_split(desc, desc.task.value, desc.data.modality.value, seed, echo, dataset)
     budget = time_budget_minutes or desc.resources.time_budget_minutes
     horizon = len(test) if desc.task.value == "forecasting" else None
     choice = _choose(desc, rec, train, budget, seed, device, echo, horizon)
@@ -226,7 +232,7 @@ def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name
     else:
         echo("device: cpu (scikit-learn model; no accelerator needed)")
     folder = checkpoint_dir_for(out)
-    fingerprint = _fingerprint(desc, name, estimator, seed) if info.family == "deep" else None
+    fingerprint = _fingerprint(desc, name, estimator, seed, data) if info.family == "deep" else None
     ddp = _join_processes(info.family, name, device, echo)
     if distributed.is_main():
         _prepare_checkpoints(folder, fingerprint, fresh, echo)
@@ -264,13 +270,15 @@ def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name
     return metrics
 
 
-def _load_and_split(desc: ProjectDescriptor, task: str, modality: str, seed: int,
-                    echo: Callable[[str], None]) -> tuple[Any, Any, Any]:
-    """The data, and its train / held-out test split (the test part is only scored, once, at the end)."""
+def _load_and_split(desc: ProjectDescriptor, task: str, modality: str, seed: int, echo: Callable[[str], None],
+                    dataset: Any = None) -> tuple[Any, Any, Any]:
+    """The data (`dataset`, else loaded from data.path), and its train / held-out test split (the test part is
+    only scored, once, at the end)."""
     import zoo
 
-    data = zoo.load_dataset(desc.data.path, modality, task=task, target=desc.data.target,
-                            text_column=desc.data.text_column, fill=desc.data.fill.value)
+    data = dataset if dataset is not None else zoo.load_dataset(
+        desc.data.path, modality, task=task, target=desc.data.target, text_column=desc.data.text_column,
+        fill=desc.data.fill.value)
     for note in data.notes:
         echo(f"data: {note}")
     train, test = zoo.split_dataset(data, task, seed=seed, horizon=desc.data.horizon)
