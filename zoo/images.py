@@ -1,7 +1,8 @@
 """Image inputs shared by every image model and loader: arrays or file paths in, RGB uint8 arrays out.
 
-The one home of the image file suffixes (``IMAGE_SUFFIXES``), the image-list rule (``as_image_list``), the
-symlink-loop check for class folders (``loops_back``) and the image-path column of a CSV (``image_path_column``).
+The one home of the image file suffixes (``IMAGE_SUFFIXES``), the pixel cap (``MAX_PIXELS``, ``too_large``), the
+image-list rule (``as_image_list``), the symlink-loop check for class folders (``loops_back``) and the image-path
+column of a CSV (``image_path_column``).
 """
 
 from __future__ import annotations
