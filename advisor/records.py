@@ -681,7 +681,7 @@ def read_record(folder: Union[str, Path], kind: str) -> Optional[BaseModel]:
     A path that is there but not a regular file (a FIFO, a device, a folder) or larger than its limit
     (MAX_RECORD_BYTES; a descriptor's own for descriptor.yaml) is a RecordError, not a hang."""
     from advisor.deciding.schema import MAX_DESCRIPTOR_BYTES
-    from zoo.io import UnreadableFile, read_bounded
+    from zoo.io import UnreadableFile, read_text
 
     name = FILES[kind][0]
     path = Path(folder) / name
@@ -689,7 +689,7 @@ def read_record(folder: Union[str, Path], kind: str) -> Optional[BaseModel]:
         return None
     limit = MAX_DESCRIPTOR_BYTES if kind == "descriptor" else MAX_RECORD_BYTES
     try:
-        text = read_bounded(path, max_bytes=limit, what="a run record").decode("utf-8-sig")
+        text = read_text(path, max_bytes=limit, what="a run record")
     except UnicodeDecodeError as exc:
         raise Unparsable(f"{name}: unreadable (not UTF-8 text: a byte at offset {exc.start:,})") from None
     except UnreadableFile as exc:

@@ -333,7 +333,7 @@ def test_a_data_file_larger_than_memory_is_refused_before_reading(tmp_path, monk
     monkeypatch.setattr(zoo.data, "memory_bytes", lambda: 1000)
     table = tmp_path / "t.csv"
     table.write_text("a,target\n" + "1,0\n" * 400)
-    with pytest.raises(DataError, match=r"t.csv: 1,609 bytes, over the 1,000 bytes limit for data"):
+    with pytest.raises(DataError, match=r"t.csv: not read: 1,609 bytes, over the 1,000 bytes limit for data"):
         load_dataset(table, "tabular")
 
 

@@ -4,7 +4,7 @@ This is the project's one atomic writer: :func:`write_atomic` streams into the t
 (``torch.save``, a serialiser), :func:`write_bytes_atomic` and :func:`write_text_atomic` are its shorthands.
 And its one reading gate: :func:`check_readable` admits only a regular file (or a folder, where one is meant)
 of bounded size, so a FIFO, ``/dev/zero`` or ``/dev/urandom`` is refused at once instead of blocking or filling
-memory; :func:`read_bounded` and :func:`read_json` read through it.
+memory; :func:`read_bounded`, :func:`read_text` and :func:`read_json` read through it.
 """
 
 from __future__ import annotations
@@ -60,10 +60,11 @@ def check_readable(path: "str | Path", *, max_bytes: Optional[int], what: str = 
             return st
         raise UnreadableFile(f"{path}: is a directory; expected {what}")
     if not stat.S_ISREG(st.st_mode):
-        raise UnreadableFile(f"{path}: {_kind(st.st_mode)}, not a regular file{' or folder' * folder_ok}; "
-                             f"expected {what}")
+        raise UnreadableFile(f"{path}: not read: {_kind(st.st_mode)}, not a regular file"
+                             f"{' or folder' * folder_ok}; expected {what}")
     if max_bytes is not None and st.st_size > max_bytes:
-        raise UnreadableFile(f"{path}: {_size(st.st_size)}, over the {_size(max_bytes)} limit for {what}")
+        raise UnreadableFile(f"{path}: not read: {_size(st.st_size)}, over the {_size(max_bytes)} limit "
+                             f"for {what}")
     return st
 
 
@@ -77,8 +78,15 @@ def read_bounded(path: "str | Path", *, max_bytes: int, what: str = "file") -> b
     except OSError as exc:
         raise UnreadableFile(f"{path}: cannot read ({exc.strerror or exc})") from None
     if len(data) > max_bytes:
-        raise UnreadableFile(f"{path}: over the {_size(max_bytes)} limit for {what}")
+        raise UnreadableFile(f"{path}: not read: over the {_size(max_bytes)} limit for {what}")
     return data
+
+
+def read_text(path: "str | Path", *, max_bytes: int, what: str = "a text file") -> str:
+    """The UTF-8 text (a BOM dropped) of a bounded regular file, line ends read as ``Path.read_text`` reads
+    them (\\r\\n and \\r become \\n); a byte that is not UTF-8 raises UnicodeDecodeError for the caller to word."""
+    text = read_bounded(path, max_bytes=max_bytes, what=what).decode("utf-8-sig")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def read_json(path: "str | Path", *, max_bytes: int, what: str = "a JSON file") -> Any:

@@ -292,16 +292,14 @@ MAX_DESCRIPTOR_BYTES = 1 << 20   # a descriptor is a few hundred bytes; run fold
 def _read_text(path: Path) -> str:
     """The text of a descriptor file (UTF-8, a BOM allowed), read only if it is a regular file of at most
     MAX_DESCRIPTOR_BYTES (a FIFO or /dev/zero would block or fill memory); else DescriptorError, one line."""
-    from zoo.io import UnreadableFile, read_bounded
+    from zoo.io import UnreadableFile, read_text
 
     try:
-        data = read_bounded(path, max_bytes=MAX_DESCRIPTOR_BYTES, what="a YAML descriptor file")
+        return read_text(path, max_bytes=MAX_DESCRIPTOR_BYTES, what="a YAML descriptor file")
     except UnreadableFile as exc:
         raise DescriptorError(str(exc)) from None
-    try:
-        return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise DescriptorError(f"{path}: cannot read: not UTF-8 text (byte {data[exc.start]:#04x} at "
+        raise DescriptorError(f"{path}: cannot read: not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
                               f"offset {exc.start}); save the descriptor as UTF-8") from None
 
 
