@@ -213,7 +213,15 @@ def report_cmd(run_dir: str, output: Optional[str]) -> None:
     Reads only the folder's JSON and YAML (yaml.safe_load); it never unpickles the model, so it needs no
     --trust, even for a folder from elsewhere.
     """
-    _say(f"report: {_report(run_dir, output or Path(run_dir) / 'report.html')}")
+    from advisor.showing.report import ReportError, load_run
+
+    try:
+        records = load_run(run_dir)
+    except ReportError as exc:
+        _fail(str(exc))
+    for problem in records.problems:
+        _say(f"advisor: warning: {problem}; the report lists it and shows the rest", err=True)
+    _say(f"report: {_report(records, output or Path(run_dir) / 'report.html')}")
 
 
 def _load(descriptor: str, data: Optional[str] = None):

@@ -673,14 +673,26 @@ def coerce_record(kind: str, value: Any) -> Optional[BaseModel]:
         raise RecordError(f"{name}: {explain_error(exc, value)}") from None
 
 
+MAX_RECORD_BYTES = 64 << 20     # explain.json with its base64 images is a few MB; anything this big is not ours
+
+
 def read_record(folder: Union[str, Path], kind: str) -> Optional[BaseModel]:
-    """The record `kind` of a run folder, or None when the file is absent (errors as parse_record)."""
+    """The record `kind` of a run folder, or None when the file is absent (errors as parse_record).
+
+    A path that is there but not a regular file (a FIFO, a device, a folder) or larger than its limit
+    (MAX_RECORD_BYTES; a descriptor's own for descriptor.yaml) is a RecordError, not a hang."""
+    from advisor.deciding.schema import MAX_DESCRIPTOR_BYTES
+    from zoo.io import UnreadableFile, read_text
+
     name = FILES[kind][0]
     path = Path(folder) / name
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return None
+    limit = MAX_DESCRIPTOR_BYTES if kind == "descriptor" else MAX_RECORD_BYTES
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise Unparsable(f"{name}: unreadable ({str(exc).splitlines()[0][:120]})") from None
+        text = read_text(path, max_bytes=limit, what="a run record")
+    except UnicodeDecodeError as exc:
+        raise Unparsable(f"{name}: unreadable (not UTF-8 text: a byte at offset {exc.start:,})") from None
+    except UnreadableFile as exc:
+        raise RecordError(f"{name}: {str(exc).split(': ', 1)[-1]}") from None
     return parse_record(kind, text, name)

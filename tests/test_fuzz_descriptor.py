@@ -214,7 +214,7 @@ documents = st.one_of(dumped(), dumped(), dumped(), st.binary(max_size=200),
 
 # ---------------------------------------------------------------------------------------------- checks
 GENERIC = ("empty; ", "expected a mapping at the top level, got ", "not valid YAML", "cannot read",
-           "is a directory", "no such file")
+           "is a directory", "no such file", "not read: ")      # not read: a FIFO, a device, over the size limit
 QUOTED = r"'(?:[^'\\]|\\.)*'" + "|" + r'"(?:[^"\\]|\\.)*"'      # a key shown by repr()
 FIELD_ERROR = re.compile(rf"^(?P<where>(?:[^:'\"]+|{QUOTED})+): (?P<what>.+)$")
 

@@ -143,15 +143,18 @@ def test_library_save_load_and_a_private_key(tmp_path, monkeypatch):
 
 
 def test_source_uses_only_safe_loaders():
-    """YAML only through safe_load, torch.load only with weights_only=True, numpy never allows pickles (its
-    default), and the one joblib.load sits behind the signature check."""
+    """YAML only through safe_load or the one SafeLoader subclass (advisor/deciding/yamlsafe.py, duplicate keys
+    refused), torch.load only with weights_only=True, numpy never allows pickles (its default), and the one
+    joblib.load sits behind the signature check."""
     sources = [p for d in ("advisor", "zoo", "benchmarks") for p in (ROOT / d).rglob("*.py")]
     assert len(sources) > 20
     bad = []
     for path in sources:
         text = path.read_text(encoding="utf-8")
         rel = path.relative_to(ROOT)
-        bad += [f"{rel}: {m.group(0)}" for m in re.finditer(r"yaml\.(load|unsafe_load|full_load)\(|Loader\s*=", text)]
+        if rel != Path("advisor/deciding/yamlsafe.py"):
+            bad += [f"{rel}: {m.group(0)}" for m in re.finditer(r"yaml\.(load|unsafe_load|full_load)\(|Loader\s*=",
+                                                                text)]
         bad += [f"{rel}: torch.load without weights_only=True"
                 for m in re.finditer(r"torch\.load\(([^()]|\([^()]*\))*\)", text) if "weights_only=True" not in m.group(0)]
         bad += [f"{rel}: {m.group(0)}" for m in re.finditer(r"allow_pickle\s*=\s*True", text)]
@@ -159,5 +162,11 @@ def test_source_uses_only_safe_loaders():
         if "joblib.load(" in text and rel != Path("zoo/persist.py"):
             bad.append(f"{rel}: joblib.load outside zoo.persist")
     assert not bad, bad
+    from advisor.deciding.yamlsafe import UniqueKeyLoader
+    import yaml
+
+    assert issubclass(UniqueKeyLoader, yaml.SafeLoader)
+    with pytest.raises(yaml.constructor.ConstructorError):
+        yaml.load("!!python/object/apply:os.system ['true']", Loader=UniqueKeyLoader)  # noqa: S506
     persist = (ROOT / "zoo" / "persist.py").read_text()
     assert persist.index("check_trusted(folder") < persist.index("joblib.load(")

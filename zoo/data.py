@@ -7,6 +7,7 @@ column, a single class, a class too small to split, unreadable images beyond a s
 from __future__ import annotations
 
 import os
+import stat
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from zoo.images import IMAGE_SUFFIXES, image_path_column, loops_back
+from zoo.images import IMAGE_SUFFIXES, TOO_LARGE, image_path_column, loops_back, too_large
+from zoo.io import UnreadableFile, check_readable, memory_bytes
 
 MAX_NAMES = 10            # names listed in a message; the rest are counted ("… and 99,990 more")
 MAX_BAD_IMAGE_SHARE = 0.1  # more unreadable images than this is an error, not a skip
@@ -169,27 +171,23 @@ def _labels(values: Any, task: str, source: str) -> np.ndarray:
 
 
 def image_problem(path: Path) -> Optional[str]:
-    """Why the image at `path` cannot be used (None: it can). Decodes it, so truncated files are caught here and
-    not mid-training; JPEGs decode at 1/8 size (cheap), PNGs are checked chunk by chunk (verify)."""
+    """Why the image at `path` cannot be used (None: it can). Decodes it whole, so truncated pixel data is caught
+    here and not mid-training (JPEGs decode at 1/8 size, cheap); more than zoo.images.MAX_PIXELS pixels is
+    refused from the header, before decoding."""
     from PIL import Image
 
     if not path.is_file():                # a dangling link, a symlink loop, a FIFO (opening it would block)
         return "not a file"
-    limit = Image.MAX_IMAGE_PIXELS
-    too_large = f"over the {limit:,}-pixel decompression-bomb limit" if limit else "too large to decode"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
-                if limit and img.width * img.height > limit:
-                    return too_large
-                if img.format == "PNG":
-                    img.verify()
-                else:
-                    img.draft("RGB", (64, 64))
-                    img.load()
+                if too_large(img):
+                    return TOO_LARGE
+                img.draft("RGB", (64, 64))
+                img.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return too_large
+        return TOO_LARGE
     except Exception:  # noqa: BLE001 - any decoder failure (truncated, not an image, ...) means unusable
         return "cannot be decoded"
     return None
@@ -270,6 +268,24 @@ def _image_csv(path: Path, target: Optional[str], task: str) -> Dataset:
                    notes=notes)
 
 
+def _npz_labels(path: Path, X: np.ndarray, y: np.ndarray, classes: Optional[np.ndarray]) -> np.ndarray:
+    """`y` checked against `X` (one label per row; X is rows × features or N images), and mapped through
+    `classes` when it holds codes: every mismatch is one DataError line naming the array."""
+    if X.ndim not in (2, 3, 4):
+        raise DataError(f"{path}: X has shape {X.shape}; expected 2-D (rows × features) or 3-/4-D "
+                        "(N × H × W [× C] images)")
+    if y.ndim != 1 or len(y) != len(X):
+        raise DataError(f"{path}: y has shape {y.shape} but X has {len(X):,} rows; expected one label per row, "
+                        f"shape ({len(X):,},)")
+    if classes is None or not np.issubdtype(y.dtype, np.integer):
+        return y
+    if classes.ndim != 1 or (len(y) and (y.min() < 0 or y.max() >= len(classes))):
+        raise DataError(f"{path}: classes has shape {classes.shape} but y holds label codes "
+                        f"{int(y.min()) if len(y) else 0} to {int(y.max()) if len(y) else 0}; expected one name "
+                        "per code 0 .. max(y)")
+    return classes[y]
+
+
 def _npz(path: Path, task: str) -> Dataset:
     import zipfile
 
@@ -277,6 +293,10 @@ def _npz(path: Path, task: str) -> Dataset:
         with np.load(path, allow_pickle=False) as data:
             if "X" not in data or "y" not in data:
                 raise DataError(f"{path}: an .npz dataset needs arrays 'X' and 'y' (and optionally 'classes')")
+            unpacked, memory = sum(info.file_size for info in data.zip.infolist()), memory_bytes()
+            if memory and unpacked > memory:          # a zip bomb: a few KB that unpack to more than RAM
+                raise DataError(f"{path}: its arrays unpack to {unpacked / 2**30:,.1f} GiB, more than this "
+                                f"machine's {memory / 2**30:,.1f} GiB of memory")
             X, y = data["X"], data["y"]
             classes = data["classes"] if "classes" in data else None
     except DataError:
@@ -285,13 +305,22 @@ def _npz(path: Path, task: str) -> Dataset:
         why = ("it holds Python objects, which are never unpickled; save numeric or string arrays"
                if "pickle" in str(exc) else (str(exc).splitlines() or [type(exc).__name__])[0])
         raise DataError(f"{path}: cannot read as .npz arrays ({why})") from None
-    if classes is not None and np.issubdtype(y.dtype, np.integer):
-        y = np.asarray(classes)[y]
+    y = _npz_labels(path, X, y, classes)
     modality = "image" if X.ndim in (3, 4) else "tabular"
     if modality == "tabular":
         import pandas as pd
         X = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
     return Dataset(modality, X, _labels(y, task, str(path)), str(path))
+
+
+def check_data_path(path: Path) -> os.stat_result:
+    """The stat of a data path that may be read: a folder, or a regular file no larger than this machine's
+    memory (a FIFO, a device or a file that cannot fit is one DataError line, before anything opens it)."""
+    try:
+        return check_readable(path, max_bytes=memory_bytes(), what="data (a table, an .npz or a folder of images)",
+                              folder_ok=True)
+    except UnreadableFile as exc:
+        raise DataError(str(exc)) from None
 
 
 def load_dataset(path: "str | Path", modality: str, *, task: str = "classification", target: Optional[str] = None,
@@ -301,13 +330,12 @@ def load_dataset(path: "str | Path", modality: str, *, task: str = "classificati
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: data path does not exist")
-    if path.is_dir():
+    st = check_data_path(path)
+    if stat.S_ISDIR(st.st_mode):
         if modality != "image":
             raise DataError(f"{path}: is a folder; {modality} data must be a CSV or Parquet file")
         return _image_folder(path, task)
-    if not path.is_file():
-        raise DataError(f"{path}: not a regular file or folder")
-    if path.stat().st_size == 0:
+    if st.st_size == 0:
         raise DataError(f"{path}: file is empty")
     if path.suffix.lower() == ".npz":
         return _npz(path, task)

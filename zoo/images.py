@@ -1,7 +1,8 @@
 """Image inputs shared by every image model and loader: arrays or file paths in, RGB uint8 arrays out.
 
-The one home of the image file suffixes (``IMAGE_SUFFIXES``), the image-list rule (``as_image_list``), the
-symlink-loop check for class folders (``loops_back``) and the image-path column of a CSV (``image_path_column``).
+The one home of the image file suffixes (``IMAGE_SUFFIXES``), the pixel cap (``MAX_PIXELS``, ``too_large``), the
+image-list rule (``as_image_list``), the symlink-loop check for class folders (``loops_back``) and the image-path
+column of a CSV (``image_path_column``).
 """
 
 from __future__ import annotations
@@ -16,12 +17,20 @@ ImageItem = Union[str, Path, np.ndarray]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
 IMAGE_PATH_COLUMNS = ("path", "image", "file", "filename")
+MAX_PIXELS = 32_000_000    # decoded as RGB that is 96 MB; below Pillow's own bomb limit (about 89 MP)
+TOO_LARGE = f"over the {MAX_PIXELS:,}-pixel limit"
+
+
+def too_large(img: Any) -> str:
+    """'W×H pixels, over the limit' for an opened Pillow image with more than MAX_PIXELS pixels, else ''
+    (its header says the size: nothing is decoded)."""
+    return f"{img.width:,}×{img.height:,} pixels, {TOO_LARGE}" if img.width * img.height > MAX_PIXELS else ""
 
 
 def to_rgb_array(item: ImageItem) -> np.ndarray:
     """One image as an (H, W, 3) uint8 array, from a path (any Pillow format) or an array (gray or RGB[A]).
 
-    A path that is not a readable image (missing, truncated, not an image, over Pillow's decompression-bomb limit)
+    A path that is not a readable image (missing, truncated, not an image, over MAX_PIXELS)
     raises ValueError with one line naming it.
     """
     if isinstance(item, (str, os.PathLike)):
@@ -29,6 +38,8 @@ def to_rgb_array(item: ImageItem) -> np.ndarray:
 
         try:
             with Image.open(item) as img:
+                if too_large(img):
+                    raise ValueError(f"{item}: cannot read as an image ({too_large(img)})")
                 return np.asarray(img.convert("RGB"), dtype=np.uint8)
         except (OSError, Image.DecompressionBombError, SyntaxError) as exc:   # truncated, not an image, too big
             why = (str(exc).splitlines() or [type(exc).__name__])[0]

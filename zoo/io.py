@@ -1,20 +1,111 @@
-"""Atomic writes: a temp file (or folder) in the same folder, then rename, so nothing is ever half-written.
+"""File I/O with guarantees: atomic writes (nothing is ever half-written) and bounded reads (nothing hangs).
 
 This is the project's one atomic writer: :func:`write_atomic` streams into the temp file through a callback
 (``torch.save``, a serialiser), :func:`write_bytes_atomic` and :func:`write_text_atomic` are its shorthands;
 :func:`publish_folder` does the same for a whole folder and :func:`recover_folder` finishes what a killed swap left.
+And its one reading gate: :func:`check_readable` admits only a regular file (or a folder, where one is meant)
+of bounded size, so a FIFO, ``/dev/zero`` or ``/dev/urandom`` is refused at once instead of blocking or filling
+memory; :func:`read_bounded`, :func:`read_text` and :func:`read_json` read through it.
 """
 
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator, Optional
+
+MiB = 1 << 20
+
+
+class UnreadableFile(ValueError):
+    """A path that is not read: missing, not a regular file, too large, or not what it should hold (one line)."""
+
+
+def memory_bytes() -> Optional[int]:
+    """This machine's physical memory in bytes (None where the platform does not say): the limit for data
+    files, since a table larger than memory cannot be loaded anyway."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "a special file"
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 30):,.1f} GiB" if n >= 1 << 30 else f"{n / MiB:,.1f} MiB" if n >= MiB else f"{n:,} bytes"
+
+
+def check_readable(path: "str | Path", *, max_bytes: Optional[int], what: str = "file",
+                   folder_ok: bool = False) -> os.stat_result:
+    """The stat of `path` if it may be read: a regular file of at most `max_bytes` (None: any size), or a folder
+    when `folder_ok`; else :class:`UnreadableFile` with one line naming the path, `what` it should be and why."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise UnreadableFile(f"{path}: no such file") from None
+    except (OSError, ValueError) as exc:           # a link loop, a NUL byte, a name too long, no permission
+        raise UnreadableFile(f"{path}: cannot read ({type(exc).__name__}: "
+                             f"{getattr(exc, 'strerror', None) or exc})") from None
+    if stat.S_ISDIR(st.st_mode):
+        if folder_ok:
+            return st
+        raise UnreadableFile(f"{path}: is a directory; expected {what}")
+    if not stat.S_ISREG(st.st_mode):
+        raise UnreadableFile(f"{path}: not read: {_kind(st.st_mode)}, not a regular file"
+                             f"{' or folder' * folder_ok}; expected {what}")
+    if max_bytes is not None and st.st_size > max_bytes:
+        raise UnreadableFile(f"{path}: not read: {_size(st.st_size)}, over the {_size(max_bytes)} limit "
+                             f"for {what}")
+    return st
+
+
+def read_bounded(path: "str | Path", *, max_bytes: int, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most `max_bytes` (checked by :func:`check_readable`; a file that grows
+    while being read is cut off and refused too)."""
+    check_readable(path, max_bytes=max_bytes, what=what)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise UnreadableFile(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:
+        raise UnreadableFile(f"{path}: not read: over the {_size(max_bytes)} limit for {what}")
+    return data
+
+
+def read_text(path: "str | Path", *, max_bytes: int, what: str = "a text file") -> str:
+    """The UTF-8 text (a BOM dropped) of a bounded regular file, line ends read as ``Path.read_text`` reads
+    them (\\r\\n and \\r become \\n); a byte that is not UTF-8 raises UnicodeDecodeError for the caller to word."""
+    text = read_bounded(path, max_bytes=max_bytes, what=what).decode("utf-8-sig")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_json(path: "str | Path", *, max_bytes: int, what: str = "a JSON file") -> Any:
+    """The parsed JSON of a bounded regular file; not UTF-8, not JSON or nested too deeply is one line."""
+    data = read_bounded(path, max_bytes=max_bytes, what=what)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"{path}: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})") \
+            from None
+    except RecursionError:
+        raise UnreadableFile(f"{path}: nested too deeply for {what}") from None
+    except ValueError as exc:
+        raise UnreadableFile(f"{path}: not JSON ({str(exc)[:120]})") from None
 
 
 def write_atomic(path: Path, writer: Callable[[BinaryIO], object]) -> None:

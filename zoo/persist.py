@@ -80,14 +80,33 @@ def load_model(folder: "str | Path", *, trust: bool = False) -> Any:
     data = (folder / MODEL_FILE).read_bytes()           # checked and unpickled from the same bytes
     if not trust:
         check_trusted(folder, list(PICKLED_FILES), contents={MODEL_FILE: data})
-    meta = json.loads((folder / META_FILE).read_text()) if (folder / META_FILE).is_file() else {}
-    saved, now = meta.get("versions", {}), library_versions()
+    meta = model_meta(folder) if (folder / META_FILE).exists() else {}
+    saved, now = meta.get("versions") or {}, library_versions()
     changed = [f"{k} {saved[k]} -> {now.get(k, 'missing')}" for k in saved if saved[k] != now.get(k)]
     if changed:
         warnings.warn(f"model saved with other library versions: {', '.join(changed)}", stacklevel=2)
     return joblib.load(io.BytesIO(data))
 
 
+MAX_META_BYTES = 16 << 20       # model.json lists the classes: megabytes only for a huge label set
+_META_FIELDS = {"model": (str,), "estimator": (str,), "modality": (str,), "task": (str,), "classes": (list,),
+                "versions": (dict,), "target": (str,), "text_column": (str,)}
+_KINDS = {str: "text", list: "a list", dict: "a mapping", int: "a number", float: "a number", bool: "true/false"}
+
+
 def model_meta(folder: "str | Path") -> dict[str, Any]:
-    """The `model.json` written beside a saved model."""
-    return json.loads((Path(folder) / META_FILE).read_text())
+    """The `model.json` written beside a saved model, checked: a bounded regular file holding a JSON object
+    whose known fields have their types (null allowed); else zoo.io.UnreadableFile, one line naming the field."""
+    from zoo.io import UnreadableFile, read_json
+
+    path = Path(folder) / META_FILE
+    meta = read_json(path, max_bytes=MAX_META_BYTES, what=f"a {META_FILE}")
+    if not isinstance(meta, dict):
+        raise UnreadableFile(f"{path}: expected a JSON object, got {_KINDS.get(type(meta), 'null')}")
+    for key, kinds in _META_FIELDS.items():
+        value = meta.get(key)
+        if value is not None and not isinstance(value, kinds):
+            raise UnreadableFile(f"{path}: {key}: expected {_KINDS[kinds[0]]}, got {_KINDS.get(type(value))}")
+    if not all(isinstance(v, (str, type(None))) for v in (meta.get("versions") or {}).values()):
+        raise UnreadableFile(f"{path}: versions: expected text for each library")
+    return meta

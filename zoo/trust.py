@@ -24,10 +24,13 @@ import secrets
 from pathlib import Path
 from typing import Optional
 
+from zoo.io import UnreadableFile, read_json
+
 __all__ = ["SIGNATURE_FILE", "UntrustedModelError", "check_trusted", "describe_files", "is_trusted", "key_path",
            "sign_folder"]
 
 SIGNATURE_FILE = "signature.json"
+MAX_SIGNATURE_BYTES = 16 << 20     # signature.json and model.json are small; a bigger one is not ours
 KEY_FILE = "signing.key"
 _FORMAT = 1
 
@@ -124,10 +127,10 @@ def describe_files(folder: "str | Path", names: list[str]) -> list[str]:
     """One line per file that would be unpickled: path, format, size and what ``model.json`` says is inside."""
     folder = Path(folder)
     try:
-        meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+        meta = read_json(folder / "model.json", max_bytes=MAX_SIGNATURE_BYTES, what="a model.json")
         inside = f"{meta.get('estimator', '?')} for zoo model '{meta.get('model', '?')}'" \
             if isinstance(meta, dict) else "unknown contents"
-    except (OSError, ValueError):
+    except UnreadableFile:
         inside = "unknown contents (no readable model.json)"
     lines = []
     for name in names:
@@ -158,12 +161,12 @@ def _problem(folder: Path, names: list[str], contents: Optional[dict[str, bytes]
     if owner:
         return owner
     sig_path = folder / SIGNATURE_FILE
-    try:
-        sig = json.loads(sig_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not sig_path.exists() and not sig_path.is_symlink():
         return f"no {SIGNATURE_FILE} (not saved by `advisor train` or zoo.save_model on this account)"
-    except (OSError, ValueError):
-        return f"{SIGNATURE_FILE} is unreadable"
+    try:
+        sig = read_json(sig_path, max_bytes=MAX_SIGNATURE_BYTES, what=f"a {SIGNATURE_FILE}")
+    except UnreadableFile as exc:
+        return f"{SIGNATURE_FILE} is unreadable ({str(exc).split(': ', 1)[-1]})"
     files = sig.get("files") if isinstance(sig, dict) else None
     if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
         return f"{SIGNATURE_FILE} is malformed"

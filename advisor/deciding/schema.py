@@ -297,6 +297,23 @@ def parse_descriptor(raw: Any, source: str = "descriptor") -> ProjectDescriptor:
         raise DescriptorError(f"{source}: {_one_line(errors[0])}{more}") from None
 
 
+MAX_DESCRIPTOR_BYTES = 1 << 20   # a descriptor is a few hundred bytes; run folders hold one too
+
+
+def _read_text(path: Path) -> str:
+    """The text of a descriptor file (UTF-8, a BOM allowed), read only if it is a regular file of at most
+    MAX_DESCRIPTOR_BYTES (a FIFO or /dev/zero would block or fill memory); else DescriptorError, one line."""
+    from zoo.io import UnreadableFile, read_text
+
+    try:
+        return read_text(path, max_bytes=MAX_DESCRIPTOR_BYTES, what="a YAML descriptor file")
+    except UnreadableFile as exc:
+        raise DescriptorError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise DescriptorError(f"{path}: cannot read: not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                              f"offset {exc.start}); save the descriptor as UTF-8") from None
+
+
 def load_descriptor(source: "str | Path | dict[str, Any] | ProjectDescriptor") -> ProjectDescriptor:
     """Load a descriptor from a YAML file path, a mapping, or pass one through."""
     if isinstance(source, ProjectDescriptor):
@@ -304,18 +321,7 @@ def load_descriptor(source: "str | Path | dict[str, Any] | ProjectDescriptor") -
     if isinstance(source, dict):
         return parse_descriptor(source)
     path = Path(source)
-    try:
-        text = None if path.is_dir() else path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DescriptorError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise DescriptorError(f"{path}: cannot read: not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
-                              f"offset {exc.start}); save the descriptor as UTF-8") from None
-    except (OSError, ValueError) as exc:        # a path too long, with a NUL byte, unreadable, ...
-        raise DescriptorError(f"{path}: cannot read ({exc.__class__.__name__}: "
-                              f"{getattr(exc, 'strerror', None) or exc})") from None
-    if text is None:
-        raise DescriptorError(f"{path}: is a directory; expected a YAML descriptor file")
+    text = _read_text(path)
     try:
         raw = load_yaml(text)
     except yaml.YAMLError as exc:

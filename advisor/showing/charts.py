@@ -45,14 +45,14 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     if hi <= lo:
         hi = lo + (abs(lo) or 1.0)
     raw = (hi - lo) / max(n - 1, 1)
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    start = math.floor(lo / step) * step
-    ticks, t = [], start
-    while t <= hi + step * 0.5:
-        ticks.append(round(t, 10))
-        t += step
-    return ticks
+    try:                    # values from a run file may be huge or tiny: no overflow, and at most 4n ticks
+        mag = 10.0 ** math.floor(math.log10(raw))
+        step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+        start = math.floor(lo / step) * step
+        count = int(math.floor((hi - start) / step + 0.5)) + 1
+    except (OverflowError, ValueError, ZeroDivisionError, StopIteration):
+        return [lo, hi]
+    return [round(start + i * step, 10) for i in range(min(count, 4 * n))]
 
 
 def _svg(width: int, height: int, body: list[str], label: str) -> Markup:
@@ -257,8 +257,9 @@ def curve_chart(series: Sequence[tuple[str, str, Sequence[float], Sequence[float
                         f'{_e(text)}</text>')
     for k, (name, colour, xs, ys, lows, highs) in enumerate(series):
         pts = [(fx(float(x)), fy(float(y))) for x, y in zip(xs, ys)]
-        band = [(fx(float(x)), fy(float(h))) for x, h in zip(xs, highs)]
-        band += [(fx(float(x)), fy(float(lw))) for x, lw in reversed(list(zip(xs, lows)))]
+        band = [(fx(float(x)), fy(float(y if h is None else h))) for x, y, h in zip(xs, ys, highs)]
+        band += [(fx(float(x)), fy(float(y if lw is None else lw)))
+                 for x, y, lw in reversed(list(zip(xs, ys, lows)))]
         if len(pts) > 1:
             body.append(f'<path d="M{" L".join(f"{a:.1f},{b:.1f}" for a, b in band)} Z" fill="{colour}" '
                         f'fill-opacity="0.14" stroke="none"/>')

@@ -233,7 +233,8 @@ def _metrics(metrics: Optional[RunMetrics], explain: Explanation) -> Optional[di
         row = per.get(key)
         if row is not None and not isinstance(row, (int, float)):
             out[target].append({"label": key, "precision": _num(row.precision), "recall": _num(row.recall),
-                                "f1": _num(row.f1_score), "support": _num(int(row.support or 0))})
+                                "f1": _num(row.f1_score),
+                                "support": "—" if row.support is None else f"{row.support:,.0f}"})
     if metrics.confusion_matrix and labels and all(len(r) == len(labels) for r in metrics.confusion_matrix):
         out["confusion"] = charts.heatmap(metrics.confusion_matrix, labels,
                                           label="Confusion matrix (rows: true class, columns: predicted)")
