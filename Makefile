@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench install clean
+.PHONY: demo test test-slow test-all bench install clean
 
 $(STAMP): pyproject.toml constraints-cpu.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,17 @@ demo: $(STAMP)
 	@echo
 	@echo "== open the reports: runs/demo/report.html (the trained model) and runs/demo-compare/report.html (the bake-off)"
 
+# `make test`: every test but those marked `slow` (deep fine-tunes, interrupt-and-resume, multi-process runs, the
+# 1,000-example fuzz), one pytest-xdist worker per core, each test file on one worker, one BLAS/OpenMP thread per
+# worker (two workers' thread pools on two cores stall each other). `make test-slow` runs the rest; CI runs both.
+TEST_WORKERS ?= auto
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -m "not slow" -n $(TEST_WORKERS) --dist loadfile
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+test-all: test test-slow
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

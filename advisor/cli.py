@@ -268,7 +268,8 @@ def _launch_torchrun(desc: Any, rec: Any, descriptor: str, nproc: int, **opts: A
 @click.argument("descriptor", metavar="DESCRIPTOR.yaml")
 @click.option("--data", "data", help="Data path (overrides data.path): CSV/Parquet, image folder, or .npz.")
 @click.option("--out", "out", type=click.Path(file_okay=False), help="Run folder to write (default runs/NAME).")
-@click.option("--device", type=DEVICE, help="auto (default), cpu, cuda, cuda:N or mps.")
+@click.option("--device", type=DEVICE, envvar="ML_ADVISOR_DEVICE",
+              help="auto (default), cpu, cuda, cuda:N or mps (default: $ML_ADVISOR_DEVICE when set).")
 @click.option("--model", "model_name", help="Train this zoo model instead of the advisor's pick.")
 @click.option("--time-budget", type=MINUTES, help="Minutes for training (overrides resources.time_budget_minutes).")
 @click.option("--seed", type=SEED, default=0, show_default=True)
@@ -357,7 +358,8 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
 @click.option("--seeds", type=COUNT, default=2, show_default=True, help="Seeds per size (mean ± spread).")
 @click.option("--time-budget", type=MINUTES,
               help="Minutes for all runs together (overrides resources.time_budget_minutes).")
-@click.option("--device", type=DEVICE, help="auto (default), cpu, cuda, cuda:N or mps.")
+@click.option("--device", type=DEVICE, envvar="ML_ADVISOR_DEVICE",
+              help="auto (default), cpu, cuda, cuda:N or mps (default: $ML_ADVISOR_DEVICE when set).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--workers", type=COUNT, default=1, show_default=True,
               help="Run the family x size x seed grid on this many joblib processes (or dask workers).")

@@ -186,15 +186,18 @@ def _weather(n: int, seed: int) -> tuple[list[str], np.ndarray]:
 REGRESSORS = [
     ("image_handcrafted_forest_regressor", "image", {"image_size": 48, "n_estimators": 60}, 0.8),
     ("image_effnet_lite0_features_ridge", "image", {"image_size": 64, "verbose": False}, 0.8),
-    ("image_effnet_lite0_regressor", "image", {"image_size": 64, "epochs": 6, "augment": False, "batch_size": 16,
-                                               "freeze_epochs": 0, "verbose": False}, 0.3),
+    pytest.param("image_effnet_lite0_regressor", "image", {"image_size": 64, "epochs": 6, "augment": False,
+                                                           "batch_size": 16, "freeze_epochs": 0, "verbose": False},
+                 0.3, marks=pytest.mark.slow, id="image_effnet_lite0_regressor"),
     ("text_tfidf_ridge", "text", {}, 0.8),
     ("text_minilm_features_ridge", "text", {"verbose": False}, 0.8),
-    ("text_minilm_regressor", "text", {"epochs": 4, "lr": 3e-4, "verbose": False}, 0.8),
+    pytest.param("text_minilm_regressor", "text", {"epochs": 4, "lr": 3e-4, "verbose": False}, 0.8,
+                 marks=pytest.mark.slow, id="text_minilm_regressor"),
 ]
 
 
-@pytest.mark.parametrize("name,modality,params,min_r2", REGRESSORS, ids=[r[0] for r in REGRESSORS])
+@pytest.mark.parametrize("name,modality,params,min_r2", REGRESSORS,
+                         ids=[(r if isinstance(r, tuple) else r.values)[0] for r in REGRESSORS])
 def test_regression_entries_really_regress(name, modality, params, min_r2):
     from sklearn.metrics import mean_absolute_error, r2_score
 

@@ -91,6 +91,7 @@ def test_tiny_budget_skips_the_slowest_family(tmp_path):
     assert cmp["agreement"]["verdict"] == "unchallenged"
 
 
+@pytest.mark.slow
 def test_fan_out_over_two_workers_matches_the_sequential_runs(med_compare, tmp_path):
     seq = json.loads((med_compare[0] / "compare.json").read_text())
     out = tmp_path / "par"

@@ -48,6 +48,7 @@ def _run(tmp_path, name: str, launcher: list[str]) -> dict:
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_ddp_two_processes_matches_one_process(tmp_path):
     one = _run(tmp_path, "one", [sys.executable])
     two = _run(tmp_path, "two", [sys.executable, "-m", "torch.distributed.run", "--standalone",
@@ -62,6 +63,7 @@ def test_ddp_two_processes_matches_one_process(tmp_path):
         assert b == pytest.approx(a, rel=0.05)
 
 
+@pytest.mark.slow
 def test_cli_launcher_torchrun_trains_a_deep_model(tmp_path):
     out = tmp_path / "run"
     result = run_advisor("train", str(EXAMPLES / "medical_diagnosis_clinical.yaml"), "--model", "tabular_mlp",

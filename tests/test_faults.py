@@ -90,6 +90,7 @@ def _load(out: Path):
     return zoo.load_model(out)
 
 
+@pytest.mark.slow
 def test_sigint_mid_epoch_leaves_nothing_then_the_same_command_resumes(tmp_path):
     out = tmp_path / "runs" / "med"
     ckpt = out.parent / ".med.checkpoint"
@@ -124,6 +125,7 @@ def test_sigint_mid_epoch_leaves_nothing_then_the_same_command_resumes(tmp_path)
     assert metrics["accuracy"] == plain["accuracy"]
 
 
+@pytest.mark.slow
 def test_sigint_keeps_the_previous_run_and_a_different_run_starts_clean(tmp_path):
     out = tmp_path / "med"
     first = run_advisor("train", DESC, "--model", "tabular_linear", "--out", str(out), "--quiet")
@@ -145,6 +147,7 @@ def test_sigint_keeps_the_previous_run_and_a_different_run_starts_clean(tmp_path
     assert not (tmp_path / ".med.checkpoint").exists()
 
 
+@pytest.mark.slow
 def test_fresh_discards_a_matching_checkpoint(tmp_path):
     out = tmp_path / "med"
     assert _interrupt_mid_epoch(tmp_path, out).returncode == 130

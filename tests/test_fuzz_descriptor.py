@@ -309,6 +309,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(doc=documents)
 def test_fuzz_load_descriptor_never_raises_anything_else(doc: bytes, scratch: Path) -> None:

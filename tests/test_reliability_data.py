@@ -280,6 +280,15 @@ def test_bad_options_are_one_line_for_every_model_family(monkeypatch, capsys, tm
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("command", ["train", "compare"])
+def test_a_bad_device_in_the_environment_is_one_line(monkeypatch, capsys, tmp_path: Path, command) -> None:
+    monkeypatch.setenv("ML_ADVISOR_DEVICE", "bogus")
+    desc = str(_descriptor(tmp_path, _table(tmp_path)))
+    code, _, err = _cli(monkeypatch, capsys, command, desc, "--out", str(tmp_path / "o"))
+    _one_error_line(code, err, "'bogus'")
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.parametrize("device", ["auto", "CPU", "cuda", "cuda:1", "mps"])
 def test_device_words_are_read_alike_everywhere(device: str) -> None:
     from advisor.cli import DEVICE

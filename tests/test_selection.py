@@ -161,6 +161,7 @@ def test_the_feature_memo_computes_each_item_once_and_changes_nothing():
     assert calls == [8, 4, 12]
 
 
+@pytest.mark.slow
 def test_recommend_measure_prints_what_train_would_measure(tmp_path):
     from conftest import run_advisor
 

@@ -36,6 +36,7 @@ def test_train_tabular_writes_a_complete_run_and_predicts(tmp_path):
     assert np.mean([r["prediction"] == t for r, t in zip(rows, truth)]) > 0.93
 
 
+@pytest.mark.slow
 def test_train_is_repeatable_with_a_seed(tmp_path):
     runs = []
     for name in ("a", "b"):
@@ -53,6 +54,7 @@ def test_train_text_classical_on_austen(tmp_path):
     assert json.loads((tmp_path / "austen" / "metrics.json").read_text())["accuracy"] > 0.6
 
 
+@pytest.mark.slow
 def test_train_forecasting_time_ordered(tmp_path):
     result = _train(str(EXAMPLES / "weather_forecasting.yaml"), "--out", str(tmp_path / "w"))
     assert result.returncode == 0, result.stderr
@@ -108,6 +110,7 @@ def test_missing_data_path(tmp_path, write_yaml):
     _one_line_exit_2(_train(str(desc), "--out", str(tmp_path / "run")), "does not exist")
 
 
+@pytest.mark.slow
 def test_nans_and_text_columns_are_handled(tmp_path, write_yaml):
     rng = np.random.default_rng(0)
     n = 200
@@ -140,6 +143,7 @@ def test_corrupt_images_are_counted_or_refused(tmp_path):
         load_dataset(tmp_path, "image")
 
 
+@pytest.mark.slow
 def test_predict_reports_unreadable_images_and_predicts_the_rest(tmp_path, write_yaml):
     from PIL import Image
 

@@ -205,6 +205,7 @@ def test_effnet_finetune_cat_vs_coffee():
     assert np.allclose(_roundtrip(model).predict_proba([X[i] for i in te]), proba, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_conv_autoencoder_ranks_noise_high():
     from skimage import data
 
@@ -250,6 +251,7 @@ def test_minilm_finetune_separable_sentences():
 
 # ----------------------------------------------------------------------------- time series
 
+@pytest.mark.slow
 def test_gru_beats_naive_on_noisy_sine():
     import pandas as pd
 
