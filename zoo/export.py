@@ -1,0 +1,158 @@
+"""Export a fitted zoo model to ONNX, so it runs under onnxruntime without ml-advisor (or scikit-learn, torch).
+
+Tabular pipelines (``tabular_*``: imputer + scaler / one-hot / ordinal encoding + linear, tree, forest or
+boosting model) go through skl2onnx with the preprocessing inside the graph. Input layout: one input per
+training column (named as the column, with characters ONNX names refuse replaced by "_"; the side JSON maps
+each input to its column), shape ``[N, 1]``: numeric columns ``float32`` (missing = NaN), text /
+categorical columns ``string`` (missing = the empty string ""). Classifiers output ``label`` (the class labels)
+and ``probabilities`` (``[N, n_classes]``, columns in ``classes`` order); regressors output ``variable``.
+A side JSON (``<file>.json``) lists the inputs, outputs and classes.
+
+Imported lazily (skl2onnx and onnx load on first call); models it cannot export raise ``NotExportable``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["NotExportable", "OPSET", "export_onnx", "side_file"]
+
+OPSET = {"": 19, "ai.onnx.ml": 3}          # opset 19: Equal on strings (missing categorical = "")
+_TABULAR_MODELS = ("DecisionTreeClassifier", "DecisionTreeRegressor", "RandomForestClassifier",
+                   "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor", "LogisticRegression", "Ridge")
+_WHY_NOT = {   # head class -> why it does not export (measured with skl2onnx 1.20, scikit-learn 1.9)
+    "HistGradientBoostingClassifier": "skl2onnx 1.20 cannot write scikit-learn 1.9's histogram-boosting trees "
+                                      "(numpy uint32 node attributes)",
+    "HistGradientBoostingRegressor": "skl2onnx 1.20 cannot write scikit-learn 1.9's histogram-boosting trees "
+                                     "(numpy uint32 node attributes)",
+    "CalibratedClassifierCV": "skl2onnx has no converter for the SVM's Platt-calibrated wrapper",
+    "TransformedTargetRegressor": "skl2onnx has no converter for the SVM's target-scaling wrapper",
+}
+
+
+class NotExportable(ValueError):
+    """The model has no ONNX export here; the message names why (one line)."""
+
+
+def side_file(path: "str | Path") -> Path:
+    """The JSON written beside an export ``model.onnx`` -> ``model.onnx.json``."""
+    path = Path(path)
+    return path.with_name(path.name + ".json")
+
+
+def export_onnx(model: Any, path: "str | Path", *, name: str) -> dict[str, Any]:
+    """Write ``model`` (zoo model ``name``) as ONNX to ``path`` and its side JSON beside it; returns the side
+    JSON's content. Raises NotExportable naming why when the model cannot be exported."""
+    from zoo.classical import _TabularSupervised
+    from zoo.io import write_bytes_atomic, write_text_atomic
+
+    if isinstance(model, _TabularSupervised):
+        onx, side = _tabular(model)
+    else:
+        raise NotExportable(f"{name}: no ONNX export for {type(model).__name__} yet (tabular_* pipelines export)")
+    side = {"format": "onnx", "model": name, "opset": OPSET, **side}
+    path = Path(path)
+    write_bytes_atomic(path, onx.SerializeToString())
+    write_text_atomic(side_file(path), json.dumps(side, indent=2, default=str))
+    return side
+
+
+def _tabular(model: Any) -> tuple[Any, dict[str, Any]]:
+    """skl2onnx graph of a tabular pipeline (preprocessing included) with one typed input per column."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
+    head = model.pipeline_[-1]
+    kind = type(head).__name__
+    if kind not in _TABULAR_MODELS:
+        raise NotExportable(f"{type(model).__name__}: " + _WHY_NOT.get(kind, f"no ONNX converter for {kind}"))
+    _register_imputer()
+    types = ([(c, FloatTensorType([None, 1])) for c in model.numeric_features_]
+             + [(c, StringTensorType([None, 1])) for c in model.categorical_features_])
+    classifier = hasattr(model, "classes_")
+    options = {id(head): {"zipmap": False}} if classifier else None
+    try:
+        onx = convert_sklearn(model.pipeline_, initial_types=types, options=options, target_opset=OPSET)
+    except (RuntimeError, NotImplementedError, ValueError, TypeError) as exc:
+        raise NotExportable(f"{type(model).__name__}: skl2onnx cannot convert it "
+                            f"({str(exc).splitlines()[0][:200]})") from exc
+    if classifier:
+        _rename_output(onx, "probabilities", 1)
+    kinds = [("float32", "NaN")] * len(model.numeric_features_) + [("string", "")] * len(model.categorical_features_)
+    inputs = [{"name": i.name, "column": c, "dtype": dtype, "shape": [None, 1], "missing": missing}
+              for i, c, (dtype, missing) in zip(onx.graph.input, [*model.numeric_features_,
+                                                                   *model.categorical_features_], kinds)]
+    side = {"family": "classical", "modality": "tabular", "inputs": inputs,
+            "outputs": [o.name for o in onx.graph.output],
+            "classes": [c.item() if hasattr(c, "item") else c for c in model.classes_] if classifier else None}
+    return onx, side
+
+
+def _rename_output(onx: Any, new: str, index: int) -> None:
+    """Rename graph output ``index`` (and the node output producing it) to ``new``."""
+    old = onx.graph.output[index].name
+    for node in onx.graph.node:
+        for i, out in enumerate(node.output):
+            if out == old:
+                node.output[i] = new
+    onx.graph.output[index].name = new
+
+
+def _register_imputer() -> None:
+    """Convert SimpleImputer ourselves: skl2onnx's converter drops ``add_indicator`` columns and refuses NaN as the
+    string missing value. Here: missing = NaN (numbers) or "" (strings), filled by ``statistics_``, then the
+    missing-indicator columns appended as 0/1 floats."""
+    from sklearn.impute import SimpleImputer
+    from skl2onnx import update_registered_converter
+
+    update_registered_converter(SimpleImputer, "SklearnSimpleImputer", _imputer_shape, _imputer_convert)
+
+
+def _imputer_shape(operator: Any) -> None:
+    op = operator.raw_operator
+    width = sum(v.type.shape[1] for v in operator.inputs)
+    indicator = getattr(op, "indicator_", None)
+    extra = len(indicator.features_) if indicator is not None else 0
+    if len(op.statistics_) != width:
+        raise NotExportable("a training column was entirely missing (the imputer drops it)")
+    out = operator.outputs[0]
+    out.type = type(operator.inputs[0].type)([operator.inputs[0].get_first_dimension(), width + extra])
+
+
+def _imputer_convert(scope: Any, operator: Any, container: Any) -> None:
+    from onnx import TensorProto
+    from skl2onnx.operator_converters.common import concatenate_variables
+
+    op = operator.raw_operator
+    X = concatenate_variables(scope, operator.inputs, container)
+    name = scope.get_unique_variable_name
+    strings = op.statistics_.dtype == object
+    fill = name("fill")
+    mask = name("missing")
+    if strings:
+        empty = name("empty")
+        container.add_initializer(empty, TensorProto.STRING, [], [b""])
+        container.add_initializer(fill, TensorProto.STRING, [1, len(op.statistics_)],
+                                  [str(s).encode() for s in op.statistics_])
+        container.add_node("Equal", [X, empty], mask, name=name("Equal"))
+    else:
+        container.add_initializer(fill, TensorProto.FLOAT, [1, len(op.statistics_)],
+                                  op.statistics_.astype(np.float32).tolist())
+        container.add_node("IsNaN", [X], mask, name=name("IsNaN"))
+    indicator = getattr(op, "indicator_", None)
+    if strings and indicator is not None:
+        raise NotExportable("a text-column imputer with missing-value indicators")
+    filled = operator.outputs[0].full_name if indicator is None else name("filled")
+    container.add_node("Where", [mask, fill, X], filled, name=name("Where"))
+    if indicator is None:
+        return
+    cols, picked, flags = name("cols"), name("picked"), name("flags")
+    container.add_initializer(cols, TensorProto.INT64, [len(indicator.features_)],
+                              [int(i) for i in indicator.features_])
+    container.add_node("Gather", [mask, cols], picked, axis=1, name=name("Gather"))
+    container.add_node("Cast", [picked], flags, to=TensorProto.FLOAT, name=name("Cast"))
+    container.add_node("Concat", [filled, flags], operator.outputs[0].full_name, axis=1, name=name("Concat"))
