@@ -1,0 +1,85 @@
+"""ONNX export beside the native model: file size and per-item latency (`python -m benchmarks export`).
+
+For each exportable tabular model fitted on the breast-cancer training split (seed 0): the size of the native
+`model.joblib` (compressed, as `advisor train` writes it) and of the `.onnx` file; the seconds per item of
+`predict_proba` (native, a DataFrame of one row / of the whole held-out split) and of onnxruntime's `run` on the
+same rows, timed interleaved. Needs the `export` extra; without it prints one line and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks._common import ROOT, interleaved, machine, save_results, stats, table
+
+MODELS = {"tabular_linear": {}, "tabular_decision_tree": {}, "tabular_random_forest": {},
+          "tabular_extra_trees": {}}
+
+
+def _feeds(side: dict[str, Any], df: Any) -> dict[str, np.ndarray]:
+    return {s["name"]: (df[[s["column"]]].to_numpy(np.float32) if s["dtype"] == "float32"
+                        else df[[s["column"]]].fillna("").astype(str).to_numpy(object)) for s in side["inputs"]}
+
+
+def measure(name: str, repeats: int, folder: Path) -> dict[str, Any]:
+    import joblib
+    import onnxruntime as ort
+
+    import zoo
+    from zoo.export import export_onnx
+
+    data = zoo.load_dataset(ROOT / "examples" / "data" / "breast_cancer.csv", "tabular", task="classification",
+                            target="target")
+    train, test = zoo.split_dataset(data, "classification", seed=0)
+    model = zoo.create_model(name, **MODELS[name]).fit(train.X, train.y)
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer, compress=3)
+    path = folder / f"{name}.onnx"
+    side = export_onnx(model, path, name=name)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    one, batch = test.X.iloc[:1], test.X
+    f_one, f_batch = _feeds(side, one), _feeds(side, batch)
+    times = interleaved({"native_1": lambda: model.predict_proba(one), "onnx_1": lambda: session.run(None, f_one),
+                         "native_b": lambda: model.predict_proba(batch),
+                         "onnx_b": lambda: session.run(None, f_batch)}, repeats)
+    n = len(batch)
+    got = session.run(None, f_batch)[1]
+    return {"model": name, "native_kb": len(buffer.getvalue()) / 1e3, "onnx_kb": path.stat().st_size / 1e3,
+            "native_1_ms": stats(times["native_1"])["median"] * 1e3, "onnx_1_ms": stats(times["onnx_1"])["median"] * 1e3,
+            "native_item_us": stats(times["native_b"])["median"] / n * 1e6,
+            "onnx_item_us": stats(times["onnx_b"])["median"] / n * 1e6, "n_batch": n,
+            "max_proba_diff": float(np.abs(got - model.predict_proba(batch)).max())}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks export", description=__doc__)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        import onnxruntime  # noqa: F401
+        import skl2onnx  # noqa: F401
+    except ImportError as exc:
+        print(f"export: skipped ({exc.name} is not installed; pip install -e '.[export]')")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        rows = [measure(name, args.repeats, Path(tmp)) for name in MODELS]
+    print(table([[r["model"], f"{r['native_kb']:.1f}", f"{r['onnx_kb']:.1f}", f"{r['native_1_ms']:.2f}",
+                  f"{r['onnx_1_ms']:.3f}", f"{r['native_item_us']:.1f}", f"{r['onnx_item_us']:.2f}",
+                  f"{r['max_proba_diff']:.1e}"] for r in rows],
+                ["model", "joblib kB", "onnx kB", "native 1 row ms", "ort 1 row ms", "native µs/item",
+                 "ort µs/item", "max |Δp|"]))
+    if not args.no_save:
+        save_results("export", {"machine": machine(), "repeats": args.repeats, "rows": rows})
+
+
+if __name__ == "__main__":
+    main()
