@@ -104,9 +104,21 @@ def test_tree_models_export_and_agree_on_the_held_out_split(model, params, tmp_p
     agrees_on_held_out(native, tmp_path / "m.onnx", test, tmp_path)
 
 
-def test_string_columns_and_missing_values_export(tmp_path):
+def test_tabular_mlp_exports_as_one_graph_and_agrees_on_the_held_out_split(tmp_path):
+    """Preprocessing (skl2onnx) + torch network (torch.onnx, dynamic batch) + label lookup in one file."""
+    pytest.importorskip("torch")
+    from zoo.export import export_onnx
+
+    train, test = split()
+    native = zoo.create_model("tabular_mlp", epochs=3, verbose=False).fit(train.X, train.y)
+    side = export_onnx(native, tmp_path / "m.onnx", name="tabular_mlp")
+    assert side["family"] == "deep" and side["outputs"] == ["label", "probabilities"]
+    agrees_on_held_out(native, tmp_path / "m.onnx", test, tmp_path)
+
+
+@pytest.mark.parametrize("name, params", [("tabular_linear", {}), ("tabular_mlp", {"epochs": 3, "verbose": False})])
+def test_string_columns_and_missing_values_export(name, params, tmp_path):
     """A categorical column (string tensor, "" = missing) and missing numbers (NaN, with indicator columns)."""
-    from zoo.classical import TabularLinear
     from zoo.export import export_onnx
 
     df = pd.read_csv(EXAMPLES / "data" / "breast_cancer.csv")
@@ -116,8 +128,8 @@ def test_string_columns_and_missing_values_export(tmp_path):
     df.loc[::7, "clinic"] = np.nan
     df.loc[::5, "mean radius"] = np.nan
     df["clinic"] = np.where(y == "malignant", df["clinic"].fillna("missing") + "-m", df["clinic"])  # informative
-    model = TabularLinear().fit(df.iloc[:400], y[:400])
-    side = export_onnx(model, tmp_path / "m.onnx", name="tabular_linear")
+    model = zoo.create_model(name, **params).fit(df.iloc[:400], y[:400])
+    side = export_onnx(model, tmp_path / "m.onnx", name=name)
     kinds = {s["column"]: s["dtype"] for s in side["inputs"]}
     assert kinds["clinic"] == "string" and kinds["mean radius"] == "float32"
 

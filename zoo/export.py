@@ -6,6 +6,8 @@ training column (named as the column, with characters ONNX names refuse replaced
 each input to its column), shape ``[N, 1]``: numeric columns ``float32`` (missing = NaN), text /
 categorical columns ``string`` (missing = the empty string ""). Classifiers output ``label`` (the class labels)
 and ``probabilities`` (``[N, n_classes]``, columns in ``classes`` order); regressors output ``variable``.
+The tabular MLP (``tabular_mlp``, classification) exports as one graph with the same inputs and outputs: its
+preprocessing (skl2onnx) feeding its network (torch.onnx, dynamic batch axis), softmax and the label lookup.
 A side JSON (``<file>.json``) lists the inputs, outputs and classes.
 
 Imported lazily (skl2onnx and onnx load on first call); models it cannot export raise ``NotExportable``.
@@ -50,8 +52,13 @@ def export_onnx(model: Any, path: "str | Path", *, name: str) -> dict[str, Any]:
     from zoo.classical import _TabularSupervised
     from zoo.io import write_bytes_atomic, write_text_atomic
 
+    kind = type(model).__name__
     if isinstance(model, _TabularSupervised):
         onx, side = _tabular(model)
+    elif kind == "TabularMLP" and hasattr(model, "classes_"):
+        onx, side = _tabular_mlp(model)
+    elif kind == "TabularMLP":
+        raise NotExportable(f"{name}: the regression MLP has no ONNX export yet (classification exports)")
     else:
         raise NotExportable(f"{name}: no ONNX export for {type(model).__name__} yet (tabular_* pipelines export)")
     side = {"format": "onnx", "model": name, "opset": OPSET, **side}
@@ -63,33 +70,87 @@ def export_onnx(model: Any, path: "str | Path", *, name: str) -> dict[str, Any]:
 
 def _tabular(model: Any) -> tuple[Any, dict[str, Any]]:
     """skl2onnx graph of a tabular pipeline (preprocessing included) with one typed input per column."""
-    from skl2onnx import convert_sklearn
-    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
-
     head = model.pipeline_[-1]
     kind = type(head).__name__
     if kind not in _TABULAR_MODELS:
         raise NotExportable(f"{type(model).__name__}: " + _WHY_NOT.get(kind, f"no ONNX converter for {kind}"))
+    classifier = hasattr(model, "classes_")
+    onx = _convert(model, {id(head): {"zipmap": False}} if classifier else None)
+    if classifier:
+        _rename_output(onx, "probabilities", 1)
+    return onx, _tabular_side(model, onx, "classical")
+
+
+def _convert(model: Any, options: Any) -> Any:
+    """skl2onnx graph of ``model.pipeline_`` with one typed input per training column."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+
     _register_imputer()
     types = ([(c, FloatTensorType([None, 1])) for c in model.numeric_features_]
              + [(c, StringTensorType([None, 1])) for c in model.categorical_features_])
-    classifier = hasattr(model, "classes_")
-    options = {id(head): {"zipmap": False}} if classifier else None
     try:
-        onx = convert_sklearn(model.pipeline_, initial_types=types, options=options, target_opset=OPSET)
+        return convert_sklearn(model.pipeline_, initial_types=types, options=options, target_opset=OPSET)
     except (RuntimeError, NotImplementedError, ValueError, TypeError) as exc:
         raise NotExportable(f"{type(model).__name__}: skl2onnx cannot convert it "
                             f"({str(exc).splitlines()[0][:200]})") from exc
-    if classifier:
-        _rename_output(onx, "probabilities", 1)
+
+
+def _tabular_side(model: Any, onx: Any, family: str) -> dict[str, Any]:
+    """The side JSON of a tabular export: inputs (graph name, column, dtype, missing), outputs, classes."""
+    classifier = hasattr(model, "classes_")
     kinds = [("float32", "NaN")] * len(model.numeric_features_) + [("string", "")] * len(model.categorical_features_)
     inputs = [{"name": i.name, "column": c, "dtype": dtype, "shape": [None, 1], "missing": missing}
               for i, c, (dtype, missing) in zip(onx.graph.input, [*model.numeric_features_,
                                                                    *model.categorical_features_], kinds)]
-    side = {"family": "classical", "modality": "tabular", "inputs": inputs,
-            "outputs": [o.name for o in onx.graph.output],
+    return {"family": family, "modality": "tabular", "inputs": inputs, "outputs": [o.name for o in onx.graph.output],
             "classes": [c.item() if hasattr(c, "item") else c for c in model.classes_] if classifier else None}
-    return onx, side
+
+
+def _tabular_mlp(model: Any) -> tuple[Any, dict[str, Any]]:
+    """One graph: the MLP's preprocessing (skl2onnx) feeding its torch network (torch.onnx, dynamic batch axis),
+    softmax, then the label looked up from ``classes_``."""
+    import onnx
+    import torch
+
+    pre = _convert(model, None)
+    width = len(model.feature_names_out_)
+    net = _torch_graph(torch.nn.Sequential(model.model_, torch.nn.Softmax(dim=1)), torch.zeros(2, width))
+    pre.ir_version = net.ir_version = max(pre.ir_version, net.ir_version)
+    onx = onnx.compose.merge_models(pre, net, io_map=[(pre.graph.output[0].name, "features")])
+    _append_label(onx, model.classes_)
+    return onx, _tabular_side(model, onx, "deep")
+
+
+def _torch_graph(module: Any, example: Any) -> Any:
+    """``module`` exported by torch.onnx (input ``features``, output ``probabilities``, batch axis dynamic)."""
+    import io
+    import warnings
+
+    import onnx
+    import torch
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")          # the TorchScript exporter's deprecation notice
+        torch.onnx.export(module.eval(), example, buffer, input_names=["features"], output_names=["probabilities"],
+                          dynamic_axes={"features": {0: "batch"}, "probabilities": {0: "batch"}},
+                          opset_version=OPSET[""], dynamo=False)
+    return onnx.load_from_string(buffer.getvalue())
+
+
+def _append_label(onx: Any, classes: Any) -> None:
+    """Add output ``label`` = classes[argmax(probabilities)] in front of ``probabilities``."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    values = np.asarray(classes)
+    strings = values.dtype.kind in "OUS"
+    table = numpy_helper.from_array(values.astype(object if strings else np.int64), name="class_labels")
+    onx.graph.initializer.append(table)
+    onx.graph.node.extend([helper.make_node("ArgMax", ["probabilities"], ["class_index"], axis=1, keepdims=0),
+                           helper.make_node("Gather", ["class_labels", "class_index"], ["label"], axis=0)])
+    label = helper.make_tensor_value_info("label", TensorProto.STRING if strings else TensorProto.INT64, [None])
+    onx.graph.output.insert(0, label)
 
 
 def _rename_output(onx: Any, new: str, index: int) -> None:
