@@ -40,9 +40,9 @@ import numpy as np
 import onnxruntime as ort
 model, table, out = sys.argv[1:4]
 side = json.load(open(model + ".json"))
-rows = list(csv.DictReader(open(table, newline="")))
-feeds = {}
-for spec in side["inputs"]:
+rows = [] if table.endswith(".npy") else list(csv.DictReader(open(table, newline="")))
+feeds = {side["inputs"][0]["name"]: np.load(table)} if table.endswith(".npy") else {}
+for spec in side["inputs"] if rows else []:
     values = [r[spec["column"]] for r in rows]
     if spec["dtype"] == "float32":
         feeds[spec["name"]] = np.array([float(v) if v != "" else np.nan for v in values], np.float32).reshape(-1, 1)
@@ -138,6 +138,38 @@ def test_string_columns_and_missing_values_export(name, params, tmp_path):
     got = run_portable(tmp_path / "m.onnx", tmp_path / "t.csv", tmp_path)
     assert got["label"] == list(model.predict(test))
     np.testing.assert_allclose(got["probabilities"], model.predict_proba(test), atol=PROBA_TOL, rtol=0)
+
+
+@pytest.mark.slow
+def test_image_hybrid_exports_backbone_and_head_as_one_graph(tmp_path):
+    """EfficientNet-Lite0 features + standardised logistic head in one file; the input is the image resized and
+    normalised as the side JSON says (done here with the project's transform, fed as a .npy)."""
+    pytest.importorskip("timm")
+    photos = pytest.importorskip("skimage.data")
+    from PIL import Image
+
+    from zoo.export import export_onnx
+    from zoo.weights import timm_transform
+
+    rng = np.random.default_rng(0)
+    X, y = [], []
+    for label, photo in {"cat": photos.chelsea(), "coffee": photos.coffee(), "astronaut": photos.astronaut()}.items():
+        for _ in range(8):
+            size = int(rng.integers(96, 200))
+            top, left = int(rng.integers(0, photo.shape[0] - size)), int(rng.integers(0, photo.shape[1] - size))
+            X.append(np.ascontiguousarray(photo[top:top + size, left:left + size]))
+            y.append(label)
+    native = zoo.create_model("image_effnet_lite0_features_linear", verbose=False).fit(X[::2], y[::2])
+    side = export_onnx(native, tmp_path / "m.onnx", name="image_effnet_lite0_features_linear")
+    pre = side["preprocessing"]
+    assert side["family"] == "hybrid" and pre["mean"] == [0.5, 0.5, 0.5] and pre["input_size"] == [3, 128, 128]
+    held_out = X[1::2]
+    config = {**native.pipeline_[0].data_config_, "input_size": tuple(pre["input_size"])}
+    transform = timm_transform(config, resize_mode=pre["resize_mode"])
+    np.save(tmp_path / "images.npy", np.stack([transform(Image.fromarray(x)).numpy() for x in held_out]))
+    got = run_portable(tmp_path / "m.onnx", tmp_path / "images.npy", tmp_path)
+    assert got["label"] == list(native.predict(held_out))
+    np.testing.assert_allclose(got["probabilities"], native.predict_proba(held_out), atol=PROBA_TOL, rtol=0)
 
 
 def test_a_model_that_cannot_export_says_why(tmp_path):

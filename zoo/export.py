@@ -57,6 +57,8 @@ def export_onnx(model: Any, path: "str | Path", *, name: str) -> dict[str, Any]:
         onx, side = _tabular(model)
     elif kind == "TabularMLP" and hasattr(model, "classes_"):
         onx, side = _tabular_mlp(model)
+    elif kind == "ImageCnnFeaturesClassifier":
+        onx, side = _image_hybrid(model)
     elif kind == "TabularMLP":
         raise NotExportable(f"{name}: the regression MLP has no ONNX export yet (classification exports)")
     else:
@@ -122,8 +124,44 @@ def _tabular_mlp(model: Any) -> tuple[Any, dict[str, Any]]:
     return onx, _tabular_side(model, onx, "deep")
 
 
-def _torch_graph(module: Any, example: Any) -> Any:
-    """``module`` exported by torch.onnx (input ``features``, output ``probabilities``, batch axis dynamic)."""
+def _image_hybrid(model: Any) -> tuple[Any, dict[str, Any]]:
+    """One graph: the frozen CNN (torch.onnx) feeding the classical head (skl2onnx: scaler + logistic regression or
+    forest). Input ``image``: float32 ``[N, 3, size, size]``, already resized and normalised as the side JSON says."""
+    import copy
+
+    import onnx
+    import torch
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
+    extractor, head = model.pipeline_[0], model.pipeline_[1:]
+    cfg = dict(extractor.data_config_)
+    size = int(cfg["input_size"][-1])
+    net = copy.deepcopy(extractor.network()).to("cpu").to(memory_format=torch.contiguous_format)
+    backbone = _torch_graph(net, torch.zeros(2, 3, size, size), names=("image", "cnn_features"))
+    try:
+        top = convert_sklearn(head, initial_types=[("cnn_features", FloatTensorType([None, extractor.n_features_out_]))],
+                              options={id(head[-1]): {"zipmap": False}}, target_opset=OPSET)
+    except (RuntimeError, NotImplementedError, ValueError, TypeError) as exc:
+        raise NotExportable(f"{type(model).__name__}: skl2onnx cannot convert its head ({exc})") from exc
+    _rename_output(top, "probabilities", 1)
+    backbone.ir_version = top.ir_version = max(backbone.ir_version, top.ir_version)
+    onx = onnx.compose.merge_models(backbone, top, io_map=[("cnn_features", "cnn_features")])
+    side = {"family": "hybrid", "modality": "image",
+            "inputs": [{"name": "image", "dtype": "float32", "shape": [None, 3, size, size], "layout": "NCHW, RGB"}],
+            "outputs": [o.name for o in onx.graph.output],
+            "classes": [c.item() if hasattr(c, "item") else c for c in model.classes_],
+            "preprocessing": {"resize_mode": extractor.resize_mode, "input_size": list(cfg["input_size"]),
+                              "interpolation": cfg.get("interpolation"), "crop_pct": cfg.get("crop_pct"),
+                              "mean": list(cfg["mean"]), "std": list(cfg["std"]),
+                              "steps": "RGB; resize the shorter side to size / crop_pct, centre crop size x size "
+                                       "(resize_mode center_crop) or resize to size x size (squash); scale to "
+                                       "[0, 1]; subtract mean, divide by std per channel"}}
+    return onx, side
+
+
+def _torch_graph(module: Any, example: Any, names: tuple[str, str] = ("features", "probabilities")) -> Any:
+    """``module`` exported by torch.onnx (input and output ``names``, batch axis dynamic)."""
     import io
     import warnings
 
@@ -133,8 +171,8 @@ def _torch_graph(module: Any, example: Any) -> Any:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")          # the TorchScript exporter's deprecation notice
-        torch.onnx.export(module.eval(), example, buffer, input_names=["features"], output_names=["probabilities"],
-                          dynamic_axes={"features": {0: "batch"}, "probabilities": {0: "batch"}},
+        torch.onnx.export(module.eval(), example, buffer, input_names=[names[0]], output_names=[names[1]],
+                          dynamic_axes={names[0]: {0: "batch"}, names[1]: {0: "batch"}},
                           opset_version=OPSET[""], dynamo=False)
     return onnx.load_from_string(buffer.getvalue())
 
