@@ -140,36 +140,67 @@ def test_string_columns_and_missing_values_export(name, params, tmp_path):
     np.testing.assert_allclose(got["probabilities"], model.predict_proba(test), atol=PROBA_TOL, rtol=0)
 
 
-@pytest.mark.slow
-def test_image_hybrid_exports_backbone_and_head_as_one_graph(tmp_path):
-    """EfficientNet-Lite0 features + standardised logistic head in one file; the input is the image resized and
-    normalised as the side JSON says (done here with the project's transform, fed as a .npy)."""
+def needs_timm() -> None:
+    pytest.importorskip("torch")
+    from zoo._compat import ensure_torchvision_ops
+
+    ensure_torchvision_ops()                  # before timm imports torchvision
     pytest.importorskip("timm")
+
+
+@pytest.fixture(scope="module")
+def photo_crops() -> tuple[list[np.ndarray], list[str]]:
+    """24 random crops (96..140 px, smaller than the models' pre-shrink side) of three photos, labelled by photo."""
     photos = pytest.importorskip("skimage.data")
+    rng = np.random.default_rng(0)
+    X, y = [], []
+    for label, photo in {"cat": photos.chelsea(), "coffee": photos.coffee(), "astronaut": photos.astronaut()}.items():
+        for _ in range(8):
+            size = int(rng.integers(96, 140))
+            top, left = int(rng.integers(0, photo.shape[0] - size)), int(rng.integers(0, photo.shape[1] - size))
+            X.append(np.ascontiguousarray(photo[top:top + size, left:left + size]))
+            y.append(label)
+    return X, y
+
+
+def image_export_agrees(native, name: str, X: list, tmp_path: Path) -> dict:
+    """Export, preprocess the held-out images as the side JSON says (the project's timm transform), run alone."""
     from PIL import Image
 
     from zoo.export import export_onnx
     from zoo.weights import timm_transform
 
-    rng = np.random.default_rng(0)
-    X, y = [], []
-    for label, photo in {"cat": photos.chelsea(), "coffee": photos.coffee(), "astronaut": photos.astronaut()}.items():
-        for _ in range(8):
-            size = int(rng.integers(96, 200))
-            top, left = int(rng.integers(0, photo.shape[0] - size)), int(rng.integers(0, photo.shape[1] - size))
-            X.append(np.ascontiguousarray(photo[top:top + size, left:left + size]))
-            y.append(label)
-    native = zoo.create_model("image_effnet_lite0_features_linear", verbose=False).fit(X[::2], y[::2])
-    side = export_onnx(native, tmp_path / "m.onnx", name="image_effnet_lite0_features_linear")
+    side = export_onnx(native, tmp_path / "m.onnx", name=name)
     pre = side["preprocessing"]
-    assert side["family"] == "hybrid" and pre["mean"] == [0.5, 0.5, 0.5] and pre["input_size"] == [3, 128, 128]
-    held_out = X[1::2]
-    config = {**native.pipeline_[0].data_config_, "input_size": tuple(pre["input_size"])}
+    config = {"input_size": tuple(pre["input_size"]), "interpolation": pre["interpolation"],
+              "crop_pct": pre["crop_pct"], "mean": tuple(pre["mean"]), "std": tuple(pre["std"])}
     transform = timm_transform(config, resize_mode=pre["resize_mode"])
-    np.save(tmp_path / "images.npy", np.stack([transform(Image.fromarray(x)).numpy() for x in held_out]))
+    np.save(tmp_path / "images.npy", np.stack([transform(Image.fromarray(x)).numpy() for x in X]))
     got = run_portable(tmp_path / "m.onnx", tmp_path / "images.npy", tmp_path)
-    assert got["label"] == list(native.predict(held_out))
-    np.testing.assert_allclose(got["probabilities"], native.predict_proba(held_out), atol=PROBA_TOL, rtol=0)
+    assert got["label"] == list(native.predict(X))
+    np.testing.assert_allclose(got["probabilities"], native.predict_proba(X), atol=PROBA_TOL, rtol=0)
+    return side
+
+
+@pytest.mark.slow
+def test_image_hybrid_exports_backbone_and_head_as_one_graph(photo_crops, tmp_path):
+    """EfficientNet-Lite0 features + standardised logistic head in one file (held out: every other crop)."""
+    needs_timm()
+    X, y = photo_crops
+    native = zoo.create_model("image_effnet_lite0_features_linear", verbose=False).fit(X[::2], y[::2])
+    side = image_export_agrees(native, "image_effnet_lite0_features_linear", X[1::2], tmp_path)
+    assert side["family"] == "hybrid" and side["preprocessing"]["mean"] == [0.5, 0.5, 0.5]
+    assert side["inputs"][0]["shape"] == [None, 3, 128, 128]
+
+
+@pytest.mark.slow
+def test_fine_tuned_cnn_exports_with_a_dynamic_batch_axis(photo_crops, tmp_path):
+    needs_timm()
+    X, y = photo_crops
+    native = zoo.create_model("image_effnet_lite0_finetune", epochs=1, freeze_epochs=1, batch_size=8,
+                              image_size=64, augment=False, verbose=False).fit(X[::2], y[::2])
+    side = image_export_agrees(native, "image_effnet_lite0_finetune", X[1::2], tmp_path)
+    assert side["family"] == "deep" and side["inputs"][0]["shape"] == [None, 3, 64, 64]
 
 
 def test_a_model_that_cannot_export_says_why(tmp_path):

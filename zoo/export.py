@@ -59,6 +59,8 @@ def export_onnx(model: Any, path: "str | Path", *, name: str) -> dict[str, Any]:
         onx, side = _tabular_mlp(model)
     elif kind == "ImageCnnFeaturesClassifier":
         onx, side = _image_hybrid(model)
+    elif kind == "ImageEffnetLite0Finetune":
+        onx, side = _image_finetune(model)
     elif kind == "TabularMLP":
         raise NotExportable(f"{name}: the regression MLP has no ONNX export yet (classification exports)")
     else:
@@ -124,6 +126,36 @@ def _tabular_mlp(model: Any) -> tuple[Any, dict[str, Any]]:
     return onx, _tabular_side(model, onx, "deep")
 
 
+def _image_finetune(model: Any) -> tuple[Any, dict[str, Any]]:
+    """The fine-tuned CNN (torch.onnx, dynamic batch axis) + softmax + label lookup; input as the hybrid's."""
+    import copy
+
+    import torch
+
+    cfg = dict(model.data_config_)
+    size = int(cfg["input_size"][-1])
+    net = copy.deepcopy(model.model_).to("cpu").to(memory_format=torch.contiguous_format)
+    onx = _torch_graph(torch.nn.Sequential(net, torch.nn.Softmax(dim=1)), torch.zeros(2, 3, size, size),
+                       names=("image", "probabilities"))
+    _append_label(onx, model.classes_)
+    return onx, _image_side(model, onx, cfg, "deep", "center_crop")
+
+
+def _image_side(model: Any, onx: Any, cfg: dict[str, Any], family: str, resize_mode: str) -> dict[str, Any]:
+    """The side JSON of an image export: the input, outputs, classes and the preprocessing ONNX does not hold."""
+    size = int(cfg["input_size"][-1])
+    return {"family": family, "modality": "image",
+            "inputs": [{"name": "image", "dtype": "float32", "shape": [None, 3, size, size], "layout": "NCHW, RGB"}],
+            "outputs": [o.name for o in onx.graph.output],
+            "classes": [c.item() if hasattr(c, "item") else c for c in model.classes_],
+            "preprocessing": {"resize_mode": resize_mode, "input_size": list(cfg["input_size"]),
+                              "interpolation": cfg.get("interpolation"), "crop_pct": cfg.get("crop_pct"),
+                              "mean": list(cfg["mean"]), "std": list(cfg["std"]),
+                              "steps": "RGB; resize the shorter side to size / crop_pct, centre crop size x size "
+                                       "(resize_mode center_crop) or resize to size x size (squash); scale to "
+                                       "[0, 1]; subtract mean, divide by std per channel"}}
+
+
 def _image_hybrid(model: Any) -> tuple[Any, dict[str, Any]]:
     """One graph: the frozen CNN (torch.onnx) feeding the classical head (skl2onnx: scaler + logistic regression or
     forest). Input ``image``: float32 ``[N, 3, size, size]``, already resized and normalised as the side JSON says."""
@@ -147,16 +179,7 @@ def _image_hybrid(model: Any) -> tuple[Any, dict[str, Any]]:
     _rename_output(top, "probabilities", 1)
     backbone.ir_version = top.ir_version = max(backbone.ir_version, top.ir_version)
     onx = onnx.compose.merge_models(backbone, top, io_map=[("cnn_features", "cnn_features")])
-    side = {"family": "hybrid", "modality": "image",
-            "inputs": [{"name": "image", "dtype": "float32", "shape": [None, 3, size, size], "layout": "NCHW, RGB"}],
-            "outputs": [o.name for o in onx.graph.output],
-            "classes": [c.item() if hasattr(c, "item") else c for c in model.classes_],
-            "preprocessing": {"resize_mode": extractor.resize_mode, "input_size": list(cfg["input_size"]),
-                              "interpolation": cfg.get("interpolation"), "crop_pct": cfg.get("crop_pct"),
-                              "mean": list(cfg["mean"]), "std": list(cfg["std"]),
-                              "steps": "RGB; resize the shorter side to size / crop_pct, centre crop size x size "
-                                       "(resize_mode center_crop) or resize to size x size (squash); scale to "
-                                       "[0, 1]; subtract mean, divide by std per channel"}}
+    side = _image_side(model, onx, cfg, "hybrid", extractor.resize_mode)
     return onx, side
 
 
