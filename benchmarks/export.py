@@ -4,7 +4,7 @@ For each exportable tabular model fitted on the breast-cancer training split (se
 `model.joblib` (compressed, as `advisor train` writes it) and of the `.onnx` file; the seconds per item of
 `predict_proba` (native, a DataFrame of one row / of the whole held-out split) and of onnxruntime's `run` on the
 same rows, timed interleaved (onnxruntime with one intra-op thread for the tables); and the image hybrid
-(`measure_hybrid`). Needs the `export` extra; without it prints one line and exits 0.
+and fine-tuned CNN (`measure_image`). Needs the `export` extra; without it prints one line and exits 0.
 """
 
 from __future__ import annotations
@@ -60,9 +60,13 @@ def measure(name: str, repeats: int, folder: Path) -> dict[str, Any]:
             "max_proba_diff": float(np.abs(got - model.predict_proba(batch)).max())}
 
 
-def measure_hybrid(repeats: int, folder: Path) -> dict[str, Any]:
-    """The image hybrid on 24 crops of three photos (12 train, 12 timed): native = the torch backbone + the
-    scikit-learn head on the same normalised batch the ONNX graph takes (the memoised feature cache bypassed)."""
+IMAGES = {"image_effnet_lite0_features_linear": {},
+          "image_effnet_lite0_finetune": {"epochs": 1, "freeze_epochs": 1, "batch_size": 8, "augment": False}}
+
+
+def measure_image(name: str, repeats: int, folder: Path) -> dict[str, Any]:
+    """An image model on 24 crops of three photos (12 train, 12 timed): native = the torch network(s) (+ the
+    scikit-learn head of the hybrid) on the same normalised batch the ONNX graph takes (no feature cache)."""
     import joblib
     import onnxruntime as ort
     import torch
@@ -81,20 +85,21 @@ def measure_hybrid(repeats: int, folder: Path) -> dict[str, Any]:
             top, left = int(rng.integers(0, photo.shape[0] - size)), int(rng.integers(0, photo.shape[1] - size))
             X.append(np.ascontiguousarray(photo[top:top + size, left:left + size]))
             y.append(label)
-    name = "image_effnet_lite0_features_linear"
-    model = zoo.create_model(name, verbose=False).fit(X[::2], y[::2])
+    model = zoo.create_model(name, verbose=False, **IMAGES[name]).fit(X[::2], y[::2])
     buffer = io.BytesIO()
     joblib.dump(model, buffer, compress=3)
     path = folder / f"{name}.onnx"
     export_onnx(model, path, name=name)
-    extractor, head = model.pipeline_[0], model.pipeline_[1:]
-    transform = timm_transform(extractor.data_config_, resize_mode=extractor.resize_mode)
+    hybrid = hasattr(model, "pipeline_")
+    config = model.pipeline_[0].data_config_ if hybrid else model.data_config_
+    transform = timm_transform(config, resize_mode="center_crop")
     batch = np.stack([transform(Image.fromarray(x)).numpy() for x in X[1::2]])
-    net = extractor.network()
+    net = model.pipeline_[0].network() if hybrid else model.model_
 
     def native(b: np.ndarray) -> Any:
         with torch.inference_mode():
-            return head.predict_proba(net(torch.from_numpy(b)).numpy())
+            out = net(torch.from_numpy(b))
+            return model.pipeline_[1:].predict_proba(out.numpy()) if hybrid else torch.softmax(out, 1).numpy()
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     times = interleaved({"native_1": lambda: native(batch[:1]), "onnx_1": lambda: session.run(None, {"image": batch[:1]}),
@@ -121,7 +126,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"export: skipped ({exc.name} is not installed; pip install -e '.[export]')")
         return
     with tempfile.TemporaryDirectory() as tmp:
-        rows = [measure(name, args.repeats, Path(tmp)) for name in MODELS] + [measure_hybrid(args.repeats, Path(tmp))]
+        rows = [measure(name, args.repeats, Path(tmp)) for name in MODELS] + [measure_image(name, args.repeats, Path(tmp))
+                                                                         for name in IMAGES]
     print(table([[r["model"], f"{r['native_kb']:.1f}", f"{r['onnx_kb']:.1f}", f"{r['native_1_ms']:.2f}",
                   f"{r['onnx_1_ms']:.2f}", f"{r['native_item_us']:.1f}", f"{r['onnx_item_us']:.1f}",
                   f"{r['max_proba_diff']:.1e}"] for r in rows],
