@@ -66,7 +66,13 @@ def run_portable(model: Path, table: Path, tmp_path: Path) -> dict[str, list]:
 
 
 def split(task: str = "classification") -> tuple[zoo.Dataset, zoo.Dataset]:
-    """The train / held-out split `advisor train --seed 0` uses (same loader, same split)."""
+    """The train / held-out split `advisor train --seed 0` uses (same loader, same split); "regression_area":
+    the tumour's mean area from the other measurements."""
+    if task == "regression_area":
+        df = pd.read_csv(EXAMPLES / "data" / "breast_cancer.csv").drop(columns=["target"])
+        data = zoo.Dataset(modality="tabular", X=df.drop(columns=["mean area"]), y=df["mean area"].to_numpy(),
+                           source="breast_cancer.csv", target="mean area")
+        return zoo.split_dataset(data, "regression", seed=0)
     data = zoo.load_dataset(EXAMPLES / "data" / "breast_cancer.csv", "tabular", task=task, target="target")
     return zoo.split_dataset(data, task, seed=0)
 
@@ -102,6 +108,20 @@ def test_tree_models_export_and_agree_on_the_held_out_split(model, params, tmp_p
     native = zoo.create_model(model, **params).fit(train.X, train.y)
     export_onnx(native, tmp_path / "m.onnx", name=model)
     agrees_on_held_out(native, tmp_path / "m.onnx", test, tmp_path)
+
+
+@pytest.mark.parametrize("model", ["tabular_linear", "tabular_random_forest"])
+def test_regression_exports_values(model, tmp_path):
+    """Regressors output `value` ([N, 1]); float32 arithmetic: within 1e-5 of the target's spread."""
+    from zoo.export import export_onnx
+
+    train, test = split("regression_area")
+    native = zoo.create_model(model, task="regression").fit(train.X, train.y)
+    side = export_onnx(native, tmp_path / "m.onnx", name=model)
+    assert side["outputs"] == ["value"] and side["classes"] is None
+    test.X.to_csv(tmp_path / "test.csv", index=False)
+    got = np.asarray(run_portable(tmp_path / "m.onnx", tmp_path / "test.csv", tmp_path)["value"])[:, 0]
+    np.testing.assert_allclose(got, native.predict(test.X), atol=1e-5 * float(np.std(train.y)), rtol=0)
 
 
 def test_tabular_mlp_exports_as_one_graph_and_agrees_on_the_held_out_split(tmp_path):

@@ -5,7 +5,7 @@ boosting model) go through skl2onnx with the preprocessing inside the graph. Inp
 training column (named as the column, with characters ONNX names refuse replaced by "_"; the side JSON maps
 each input to its column), shape ``[N, 1]``: numeric columns ``float32`` (missing = NaN), text /
 categorical columns ``string`` (missing = the empty string ""). Classifiers output ``label`` (the class labels)
-and ``probabilities`` (``[N, n_classes]``, columns in ``classes`` order); regressors output ``variable``.
+and ``probabilities`` (``[N, n_classes]``, columns in ``classes`` order); regressors output ``value`` (``[N, 1]``).
 The tabular MLP (``tabular_mlp``, classification) exports as one graph with the same inputs and outputs: its
 preprocessing (skl2onnx) feeding its network (torch.onnx, dynamic batch axis), softmax and the label lookup.
 A side JSON (``<file>.json``) lists the inputs, outputs and classes.
@@ -64,7 +64,8 @@ def export_onnx(model: Any, path: "str | Path", *, name: str) -> dict[str, Any]:
     elif kind == "TabularMLP":
         raise NotExportable(f"{name}: the regression MLP has no ONNX export yet (classification exports)")
     else:
-        raise NotExportable(f"{name}: no ONNX export for {type(model).__name__} yet (tabular_* pipelines export)")
+        raise NotExportable(f"{name}: no ONNX export for {type(model).__name__} yet (these export: supervised "
+                            "tabular pipelines, the tabular MLP classifier, the EfficientNet-Lite0 hybrid and fine-tune)")
     side = {"format": "onnx", "model": name, "opset": OPSET, **side}
     path = Path(path)
     write_bytes_atomic(path, onx.SerializeToString())
@@ -82,6 +83,8 @@ def _tabular(model: Any) -> tuple[Any, dict[str, Any]]:
     onx = _convert(model, {id(head): {"zipmap": False}} if classifier else None)
     if classifier:
         _rename_output(onx, "probabilities", 1)
+    else:
+        _rename_output(onx, "value", 0)
     return onx, _tabular_side(model, onx, "classical")
 
 
