@@ -1,14 +1,17 @@
 """Export a fitted zoo model to ONNX, so it runs under onnxruntime without ml-advisor (or scikit-learn, torch).
 
-Tabular pipelines (``tabular_*``: imputer + scaler / one-hot / ordinal encoding + linear, tree, forest or
-boosting model) go through skl2onnx with the preprocessing inside the graph. Input layout: one input per
+Supervised tabular pipelines (``tabular_linear``, ``_decision_tree``, ``_random_forest``, ``_extra_trees``:
+imputer with missing-value indicators + scaler / one-hot encoding + the model) go through skl2onnx with the preprocessing inside the graph. Input layout: one input per
 training column (named as the column, with characters ONNX names refuse replaced by "_"; the side JSON maps
 each input to its column), shape ``[N, 1]``: numeric columns ``float32`` (missing = NaN), text /
 categorical columns ``string`` (missing = the empty string ""). Classifiers output ``label`` (the class labels)
 and ``probabilities`` (``[N, n_classes]``, columns in ``classes`` order); regressors output ``value`` (``[N, 1]``).
 The tabular MLP (``tabular_mlp``, classification) exports as one graph with the same inputs and outputs: its
 preprocessing (skl2onnx) feeding its network (torch.onnx, dynamic batch axis), softmax and the label lookup.
-A side JSON (``<file>.json``) lists the inputs, outputs and classes.
+The image models (``image_effnet_lite0_features_linear``: frozen CNN + classical head merged into one graph;
+``image_effnet_lite0_finetune``) take ``image``: float32 ``[N, 3, size, size]``, resized and normalised as the side
+JSON's ``preprocessing`` says (ONNX holds no image decoding or resizing).
+A side JSON (``<file>.json``) lists the inputs, outputs and classes (and the images' preprocessing).
 
 Imported lazily (skl2onnx and onnx load on first call); models it cannot export raise ``NotExportable``.
 """
@@ -24,6 +27,8 @@ import numpy as np
 __all__ = ["NotExportable", "OPSET", "export_onnx", "side_file"]
 
 OPSET = {"": 19, "ai.onnx.ml": 3}          # opset 19: Equal on strings (missing categorical = "")
+_TABULAR_ESTIMATORS = ("TabularLinear", "TabularDecisionTree", "TabularRandomForest", "TabularExtraTrees",
+                       "TabularGradientBoosting", "TabularSVM")     # zoo.classical: preprocessing + model pipeline_
 _TABULAR_MODELS = ("DecisionTreeClassifier", "DecisionTreeRegressor", "RandomForestClassifier",
                    "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor", "LogisticRegression", "Ridge")
 _WHY_NOT = {   # head class -> why it does not export (measured with skl2onnx 1.20, scikit-learn 1.9)
@@ -49,11 +54,10 @@ def side_file(path: "str | Path") -> Path:
 def export_onnx(model: Any, path: "str | Path", *, name: str) -> dict[str, Any]:
     """Write ``model`` (zoo model ``name``) as ONNX to ``path`` and its side JSON beside it; returns the side
     JSON's content. Raises NotExportable naming why when the model cannot be exported."""
-    from zoo.classical import _TabularSupervised
     from zoo.io import write_bytes_atomic, write_text_atomic
 
     kind = type(model).__name__
-    if isinstance(model, _TabularSupervised):
+    if kind in _TABULAR_ESTIMATORS:
         onx, side = _tabular(model)
     elif kind == "TabularMLP" and hasattr(model, "classes_"):
         onx, side = _tabular_mlp(model)
