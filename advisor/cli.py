@@ -441,6 +441,24 @@ def predict_cmd(model_dir: str, inputs: str, as_json: bool, trust: bool) -> None
         _say(f"{row['input']}\t{row['prediction']}{best}")
 
 
+@cli.command("export")
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["onnx"]), default="onnx", show_default=True)
+@click.option("-o", "--output", metavar="MODEL.onnx", required=True, help="Where to write (plus MODEL.onnx.json).")
+@click.option("--trust", is_flag=True, help="Unpickle an unsigned run folder (as `advisor predict --trust`).")
+def export_cmd(run_dir: str, fmt: str, output: str, trust: bool) -> None:
+    """Export a run's model to a portable ONNX file that runs under onnxruntime without ml-advisor."""
+    from advisor.running.export import export_run
+    from zoo.trust import UntrustedModelError
+
+    try:
+        side = export_run(Path(run_dir), Path(output), fmt=fmt, trust=trust)
+    except (UntrustedModelError, ValueError, FileNotFoundError, ImportError) as exc:
+        _fail(str(exc).strip().splitlines()[0])
+    _say(f"{output}: {side['model']} as ONNX ({Path(output).stat().st_size / 1e3:,.1f} kB), inputs and classes "
+         f"in {Path(output).name}.json")
+
+
 @cli.command("ask")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the descriptor to this YAML file.")
 @click.option("--data", "data", metavar="PATH",

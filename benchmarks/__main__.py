@@ -9,12 +9,13 @@
     python -m benchmarks evidence             # the evidence suite -> advisor/deciding/evidence.json (~30 min)
     python -m benchmarks evidence --sets iris,wine --seeds 2 --deep-budget 90
     python -m benchmarks flaml                # FLAML beside `advisor train` on the suite's tables
+    python -m benchmarks export               # ONNX export size and onnxruntime latency vs the native model
 
 Options after the part names go to the parts that take them (--repeats: recommend and zoo_speed; --only and
 --steps: zoo_speed; --sets, --cats-dogs and --skip-text-finetune: quality; --sets: forecasting (series names);
 --sets, --seeds, --deep-budget, --train-minutes, --reuse-sweep, --threads and --out: evidence; --sets, --budget
 and --threads: flaml; --no-save: all). `all` runs recommend, zoo_speed, quality and forecasting (`quick` leaves forecasting out);
-evidence and flaml run only when named (they take long).
+evidence, flaml and export run only when named (they take long).
 Each part merges its figures into benchmarks/results.json, so running a subset keeps the others' last figures.
 """
 
@@ -24,8 +25,8 @@ import argparse
 import sys
 import time
 
-PARTS = ("recommend", "zoo_speed", "quality", "forecasting", "evidence", "flaml")
-NAMED_ONLY = ("evidence", "flaml")          # long: not part of `all`
+PARTS = ("recommend", "zoo_speed", "quality", "forecasting", "evidence", "flaml", "export")
+NAMED_ONLY = ("evidence", "flaml", "export")          # long: not part of `all`
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,6 +98,11 @@ def main(argv: list[str] | None = None) -> None:
         print("== flaml ==")
         flaml_side.main(opt("--sets", args.sets) + opt("--budget", args.budget) + opt("--threads", args.threads)
                         + common)
+    if "export" in run:
+        from benchmarks import export
+
+        print("== export ==")
+        export.main(opt("--repeats", args.repeats) + common)
     print(f"\nbenchmarks done in {time.perf_counter() - start:.0f} s"
           + ("" if args.no_save or run == ["evidence"] else "; figures in benchmarks/results.json"), file=sys.stderr)
 

@@ -144,6 +144,11 @@ class CnnFeatures(TransformerMixin, BaseEstimator):
             net = self._net = self._load(self.device_)
         return net
 
+    def network(self) -> Any:
+        """The frozen torch network (eval mode): a normalised ``(N, 3, size, size)`` batch -> pooled features."""
+        check_is_fitted(self, "data_config_")
+        return self._network()
+
     def fit(self, X: Any = None, y: Any = None) -> CnnFeatures:
         """Load the pretrained network and resolve its data config; ``X`` / ``y`` are ignored (nothing learnt)."""
         from zoo.weights import RESIZE_MODES, timm_data_config, timm_transform
