@@ -151,6 +151,7 @@ SIZES = CommaList("sizes", "advisor.running.compare:parse_sizes")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ml-advisor", prog_name="ml-advisor")
 def cli() -> None:
     """ml-advisor: classical ML, deep learning, or both? Explained, rule by rule."""
 
@@ -568,6 +569,8 @@ def main() -> None:
     except click.exceptions.Abort:
         _say("advisor: aborted", err=True)
         sys.exit(130)
+    except getattr(click.exceptions, "NoArgsIsHelpError", ()) as exc:   # bare `advisor` (click ≥ 8.2): help, exit 0
+        _say(exc.ctx.get_help() if exc.ctx else str(exc))
     except click.UsageError as exc:
         where = f"{exc.ctx.info_name}: " if exc.ctx and exc.ctx.parent else ""
         _fail(f"{where}{exc.format_message()} (--help for usage)")

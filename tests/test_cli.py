@@ -125,3 +125,10 @@ def test_click_usage_errors_are_one_line_exit_2(args, needle):
     result = run_advisor(*args)
     assert result.returncode == 2 and result.stderr.strip().count("\n") == 0, result.stderr
     assert result.stderr.startswith("advisor: error: ") and needle in result.stderr
+
+
+def test_bare_advisor_prints_help_and_version_is_known():
+    bare = run_advisor()
+    assert bare.returncode == 0 and bare.stdout.startswith("Usage: advisor") and bare.stderr == ""
+    version = run_advisor("--version")
+    assert version.returncode == 0 and version.stdout.startswith("ml-advisor, version ")
