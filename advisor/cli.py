@@ -273,7 +273,8 @@ def _launch_torchrun(desc: Any, rec: Any, descriptor: str, nproc: int, **opts: A
               help="auto (default), cpu, cuda, cuda:N or mps (default: $ML_ADVISOR_DEVICE when set).")
 @click.option("--model", "model_name", help="Train this zoo model instead of the advisor's pick.")
 @click.option("--time-budget", type=MINUTES, help="Minutes for training (overrides resources.time_budget_minutes).")
-@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Seed of the split, the folds and the model: the same seed, data and settings give the same run.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--report", "report", is_flag=True, help="Also write RUN_DIR/report.html and print its path.")
 @click.option("--fresh", is_flag=True,
