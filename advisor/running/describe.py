@@ -15,13 +15,12 @@ from typing import Any, Optional
 
 from advisor.deciding.schema import DescriptorError, ProjectDescriptor, parse_descriptor
 
-__all__ = ["Described", "describe", "describe_data", "guess_task"]
+__all__ = ["Described", "describe", "describe_data"]
 
 _SOURCE = "advisor.describe"
 _TABLE_SUFFIXES = (".csv", ".tsv", ".txt")                # read as zoo.data reads them
 _TARGET_NAMES = ("target", "label", "class", "y")          # zoo.data's defaults for a table's target
 _TEXT_NAMES = ("text", "sentence", "document", "message")  # and for its text column
-_MAX_CLASSES = 20      # an integer target with more distinct values than this is taken as a quantity
 _SECTIONS = {section: tuple(ProjectDescriptor.model_fields[section].annotation.model_fields)  # type: ignore[union-attr]
              for section in ("data", "resources", "needs")}
 _ARGUMENTS = ("path", "target")       # given as describe's own arguments, not as needs
@@ -138,19 +137,17 @@ def _free_text(col: Any) -> bool:
     return len(words) > 0 and float(words.median()) >= 5
 
 
-def guess_task(y: Any) -> tuple[str, str]:
-    """'classification' or 'regression' for the target values `y`, and why in a few words."""
+def _task_of(y: Any) -> tuple[str, str]:
+    """The task a target column implies (advisor.running.measure.guess_task; text, categories and booleans are
+    labels)."""
     import pandas as pd
 
+    from advisor.running.measure import guess_task
+
     values = pd.Series(y).dropna()
-    distinct = values.nunique()
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return "classification", f"{distinct:,} distinct labels"
-    if (values % 1 != 0).any():
-        return "regression", f"{distinct:,} distinct numbers, not all whole"
-    if distinct > _MAX_CLASSES:
-        return "regression", f"{distinct:,} distinct whole numbers (more than {_MAX_CLASSES})"
-    return "classification", f"{distinct:,} distinct whole numbers"
+        return "classification", f"{values.nunique():,} distinct labels"
+    return guess_task(values.tolist())
 
 
 def _image_paths(col: Any) -> bool:
@@ -166,11 +163,13 @@ def _guesses(frame: Any, target: Optional[str], given: dict[str, Any]) -> tuple[
     data, notes = dict(given["data"]), []
     task = given.get("task")
     if task is None and target is not None:
-        task, why = guess_task(frame[target])
+        task, why = _task_of(frame[target])
         notes.append(f"task = {task} from the target {target!r} ({why}); task=... overrides")
     if task is None:
+        from zoo.data import names_text
+
         raise DescriptorError(f"{_SOURCE}: data.target: say which column is the target (target=...); columns "
-                              f"are: {', '.join(map(str, frame.columns))}")
+                              f"are: {names_text(list(frame.columns))}")
     if "modality" not in data:
         features = [c for c in frame.columns if c != target]
         texts = [c for c in features if c in _TEXT_NAMES or _free_text(frame[c])]

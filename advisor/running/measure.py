@@ -9,7 +9,7 @@ import csv
 import math
 import os
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from advisor.deciding.schema import ProjectDescriptor
 from zoo.images import IMAGE_SUFFIXES, loops_back
@@ -157,12 +157,13 @@ def _survey(path: Path, task: Optional[str]) -> tuple[dict[str, Any], dict[str, 
         with np.load(path, allow_pickle=False) as arrays:
             guessed["data.modality"] = "image" if "X" in arrays and arrays["X"].ndim >= 3 else "tabular"
             if "y" in arrays:
-                guessed["task"] = _task_of([str(v) for v in arrays["y"][:200]])
+                guessed["task"] = guess_task(arrays["y"][:200].tolist())[0]
     elif path.suffix.lower() in (".csv", ".tsv", ".txt", ".parquet"):
         header, rows = _head(path) if path.suffix.lower() != ".parquet" else ([], [])
         target = next((n for n in _TARGET_NAMES if n in header), None)
         if target:
-            guessed["task"] = _task_of([row[header.index(target)] for row in rows if header.index(target) < len(row)])
+            guessed["task"] = guess_task([row[header.index(target)] for row in rows
+                                         if header.index(target) < len(row)])[0]
         text = _text_column([c for c in header if c != target], header, rows)
         guessed["data.modality"] = "text" if text else "time_series" if task == "forecasting" else "tabular"
         guessed.update({k: v for k, v in (("data.target", target), ("data.text_column", text)) if v})
@@ -174,17 +175,25 @@ def _survey(path: Path, task: Optional[str]) -> tuple[dict[str, Any], dict[str, 
     return measured, guessed
 
 
-def _task_of(values: list[str]) -> str:
-    """'regression' for target values that are numbers with fractions or more than 20 of them, else
-    'classification'."""
-    numbers = []
-    for value in (v for v in values if v.strip()):
-        try:
-            numbers.append(float(value))
-        except ValueError:
-            return "classification"
-    fractional = any(math.isfinite(x) and x != int(x) for x in numbers)
-    return "regression" if fractional or len(set(numbers)) > 20 else "classification"
+MAX_CLASSES = 20      # a whole-number target with more distinct values than this is taken as a quantity
+
+
+def guess_task(values: Iterable[Any]) -> tuple[str, str]:
+    """'classification' or 'regression' for target values (numbers, or their text as a CSV holds them), and why
+    in a few words: regression for numbers with fractions or more than MAX_CLASSES distinct whole numbers."""
+    present = [v for v in values if not (v is None or (isinstance(v, float) and math.isnan(v))
+                                         or (isinstance(v, str) and not v.strip()))]
+    try:
+        numbers = {float(v) for v in present if not isinstance(v, bool)} if present else set()
+    except (TypeError, ValueError):
+        numbers = None
+    if numbers is None or any(isinstance(v, bool) for v in present):
+        return "classification", f"{len(set(present)):,} distinct labels"
+    if any(math.isfinite(x) and x != int(x) for x in numbers):
+        return "regression", f"{len(numbers):,} distinct numbers, not all whole"
+    if len(numbers) > MAX_CLASSES:
+        return "regression", f"{len(numbers):,} distinct whole numbers (more than {MAX_CLASSES})"
+    return "classification", f"{len(numbers):,} distinct whole numbers"
 
 
 def _head(path: Path, n: int = 200) -> tuple[list[str], list[list[str]]]:

@@ -23,10 +23,6 @@ def _wrong_input(source: Path, meta: dict[str, Any], found: str) -> ValueError:
     return ValueError(f"{source}: this run's model takes {modality} data: {expects}; {found}")
 
 
-def _columns(df: Any) -> str:
-    return names_text(list(df.columns))
-
-
 def _image_inputs(meta: dict[str, Any], source: Path) -> list[str]:
     if source.is_dir():
         return sorted(str(p) for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -36,7 +32,7 @@ def _image_inputs(meta: dict[str, Any], source: Path) -> list[str]:
     df = pd.read_csv(source)
     col = image_path_column(df, exclude=[meta["target"]] if meta.get("target") else ())
     if not any(Path(str(p)).suffix.lower() in IMAGE_SUFFIXES for p in df[col]):
-        raise _wrong_input(source, meta, f"its column {str(col)!r} names no image files (columns: {_columns(df)})")
+        raise _wrong_input(source, meta, f"its column {str(col)!r} names no image files (columns: {names_text(list(df.columns))})")
     return [str(p if Path(str(p)).is_absolute() else source.parent / str(p)) for p in df[col]]
 
 
@@ -70,7 +66,7 @@ def table_inputs(meta: dict[str, Any], df: Any, source: "Path | str" = "the tabl
         col = meta.get("text_column") or next((c for c in ("text", "sentence", "document", "message")
                                                 if c in df.columns), df.columns[0])
         if col not in df.columns:
-            raise _wrong_input(source, meta, f"its columns are {_columns(df)}")
+            raise _wrong_input(source, meta, f"its columns are {names_text(list(df.columns))}")
         texts = df[col].fillna("").astype(str).tolist()
         return [t[:60] for t in texts], texts
     return [f"row {i}" for i in range(len(df))], df
