@@ -148,3 +148,25 @@ def test_pretrained_config_is_data() -> None:
     assert weights.pretrained_config("tf_efficientnet_lite0")["mean"] == (0.5, 0.5, 0.5)
     with pytest.raises(KeyError):
         weights.pretrained_config("nope")
+
+
+def test_unreachable_hub_fails_at_once_without_retries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capfd: pytest.CaptureFixture[str]) -> None:
+    """No offline flag, but nothing answers at the hub's address: one clear error, no "Retrying in 8s" lines."""
+    import socket
+
+    with socket.socket() as probe:  # a local port that is closed: connecting is refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ML_ADVISOR_OFFLINE", *weights.PROXY_VARS):
+        monkeypatch.delenv(flag, raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    assert weights.hub_online() and not weights.hub_reachable()
+    from huggingface_hub import constants
+
+    before = constants.HF_HUB_OFFLINE
+    with pytest.raises(WeightsNotFoundError, match="hub is unreachable"):
+        weights.create_timm_backbone("resnet18")
+    assert constants.HF_HUB_OFFLINE == before, "hub_access must restore the hub's offline setting"
+    assert "Retrying" not in capfd.readouterr().err

@@ -36,8 +36,8 @@ from zoo.classical import _as_texts, _preprocessor, _TabularMixin, anomaly_auc, 
 from zoo.forecasting import has_trend, season_length, series_input
 from zoo.images import as_image_list, to_rgb_array
 from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch, resolve_device, seed_everything
-from zoo.weights import (EFFNET, MINILM, WeightsNotFoundError, create_timm_backbone, hub_online, minilm_dir,
-                         timm_data_config, timm_transform)
+from zoo.weights import (EFFNET, MINILM, WeightsNotFoundError, create_timm_backbone, hub_access, hub_online,
+                         minilm_dir, quiet_hf_loading, timm_data_config, timm_transform)
 
 ensure_torchvision_ops()  # before anything imports timm / transformers (torchvision may lack its compiled ops)
 
@@ -768,11 +768,11 @@ class _TextFinetune(_TorchEstimator):
         """Tokeniser (``tokenizer_``) and a sequence model with ``n_out`` outputs, from local weights first."""
         ensure_torchvision_ops()
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
-        from transformers.utils import logging as hf_logging
 
         path = self.weights_path or self.model_id if self.model_id else minilm_dir(self.weights_path)
         try:
-            self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+            with hub_access():
+                self.tokenizer_ = AutoTokenizer.from_pretrained(path)
         except OSError:
             raise WeightsNotFoundError(
                 f"no weights for {path!r}: not a local folder, not in the Hugging Face cache, and the hub is "
@@ -781,15 +781,8 @@ class _TextFinetune(_TorchEstimator):
         if labels is not None:
             kw.update(id2label={i: str(c) for i, c in enumerate(labels)},
                       label2id={str(c): i for i, c in enumerate(labels)})
-        level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-        hf_logging.set_verbosity_error()           # "newly initialized classifier" is expected here
-        hf_logging.disable_progress_bar()
-        try:
+        with quiet_hf_loading():
             return AutoModelForSequenceClassification.from_pretrained(path, **kw)
-        finally:
-            hf_logging.set_verbosity(level)
-            if bars:
-                hf_logging.enable_progress_bar()
 
     def _fit_texts(self, X: Any, target: np.ndarray, n_out: int, loss_fn: Any, metric_fn: Any,
                    strata: np.ndarray | None, labels: Sequence[Any] | None, t0: float) -> None:

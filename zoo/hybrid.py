@@ -268,24 +268,17 @@ class TransformerFeatures(TransformerMixin, BaseEstimator):
         from zoo._compat import ensure_torchvision_ops
 
         ensure_torchvision_ops()
-        from zoo.weights import minilm_dir
+        from zoo.weights import minilm_dir, quiet_hf_loading
 
         source = minilm_dir(self.weights_path)
         local = not isinstance(source, str)
 
         def load() -> tuple[Any, Any]:
             from transformers import AutoModel, AutoTokenizer
-            from transformers.utils import logging as hf_logging
 
-            bars = hf_logging.is_progress_bar_enabled()
-            if not self.verbose:
-                hf_logging.disable_progress_bar()
-            try:
+            with quiet_hf_loading():
                 tok = AutoTokenizer.from_pretrained(str(source), local_files_only=local)
                 model = AutoModel.from_pretrained(str(source), local_files_only=local).eval().to(device)
-            finally:
-                if bars:
-                    hf_logging.enable_progress_bar()
             for p in model.parameters():
                 p.requires_grad_(False)
             return tok, model

@@ -14,13 +14,16 @@ Converted files are cached in ``$ML_ADVISOR_CACHE`` (default
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import importlib
 import os
 import re
+import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 from zoo.catalogue import EFFNET, MINILM, PRETRAINED
 
@@ -30,6 +33,9 @@ __all__ = [
     "env_var",
     "cache_dir",
     "hub_online",
+    "hub_reachable",
+    "hub_access",
+    "quiet_hf_loading",
     "efficientnet_lite0_file",
     "create_timm_backbone",
     "timm_data_config",
@@ -66,6 +72,64 @@ def hub_online() -> bool:
     """False when an offline flag is set (HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE, ML_ADVISOR_OFFLINE)."""
     flags = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ML_ADVISOR_OFFLINE")
     return not any(os.environ.get(f, "").strip().lower() in {"1", "true", "yes", "on"} for f in flags)
+
+
+_REACHABLE: dict[str, bool] = {}
+PROXY_VARS = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+def hub_reachable(timeout: float = 2.0) -> bool:
+    """Whether the hub can be used now: no offline flag, and its host accepts a TCP connection within
+    ``timeout`` seconds (asked once per process and host; behind a proxy the proxy is trusted)."""
+    if not hub_online():
+        return False
+    if any(os.environ.get(v) for v in PROXY_VARS):
+        return True
+    url = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host, port = url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
+    key = f"{host}:{port}"
+    if key not in _REACHABLE:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                _REACHABLE[key] = True
+        except OSError:
+            _REACHABLE[key] = False
+    return _REACHABLE[key]
+
+
+@contextlib.contextmanager
+def hub_access() -> Iterator[bool]:
+    """Within: Hugging Face libraries reach the hub only when it answers now; otherwise they run in
+    offline mode (the local cache only), so missing weights fail at once instead of after minutes of
+    retries. Yields whether the hub is used."""
+    from huggingface_hub import constants
+
+    saved = constants.HF_HUB_OFFLINE
+    reachable = hub_reachable()
+    if not reachable:
+        constants.HF_HUB_OFFLINE = True
+    try:
+        yield reachable
+    finally:
+        constants.HF_HUB_OFFLINE = saved
+
+
+@contextlib.contextmanager
+def quiet_hf_loading() -> Iterator[bool]:
+    """``hub_access`` plus a quiet transformers: no "Loading weights" bar and no "newly initialised
+    classifier" notice while loading (both are expected here). Yields whether the hub is used."""
+    from transformers.utils import logging as hf_logging
+
+    level, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        with hub_access() as reachable:
+            yield reachable
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def _local_path(name: str, weights_path: str | os.PathLike[str] | None) -> Path | None:
@@ -191,15 +255,18 @@ def create_timm_backbone(
             raise ValueError(f"timm has no model {name!r}" + (f"; close: {', '.join(close)}" if close else ""))
         path = _local_path(name, weights_path)
     overlay = {"pretrained_cfg_overlay": dict(file=str(path))} if path is not None else {}
-    try:
-        return timm.create_model(name, pretrained=True, num_classes=num_classes, **overlay, **kw)
-    except (OSError, RuntimeError) as exc:  # not in the Hugging Face cache, and the hub is offline or unreachable
-        if path is not None:
-            raise
-        where = "the hub is offline" if not hub_online() else f"the hub could not be reached ({type(exc).__name__})"
-        raise WeightsNotFoundError(
-            f"no {name} weights found: not in ${env_var(name)}, not in the Hugging Face cache, and {where}; "
-            "pass weights_path=... (or resources.weights_path) or download them once while online") from None
+    with hub_access() as reachable:
+        try:
+            return timm.create_model(name, pretrained=True, num_classes=num_classes, **overlay, **kw)
+        except (OSError, RuntimeError) as exc:  # not in the Hugging Face cache; the hub offline or unreachable
+            if path is not None:
+                raise
+            failure = type(exc).__name__
+    where = ("the hub is offline" if not hub_online() else "the hub is unreachable" if not reachable
+             else f"the hub could not be reached ({failure})")
+    raise WeightsNotFoundError(
+        f"no {name} weights found: not in ${env_var(name)}, not in the Hugging Face cache, and {where}; "
+        "pass weights_path=... (or resources.weights_path) or download them once while online")
 
 
 def timm_data_config(model: Any, **overrides: Any) -> dict[str, Any]:
@@ -247,6 +314,6 @@ def minilm_dir(weights_path: str | os.PathLike[str] | None = None) -> Path | str
     path = _local_path(MINILM, weights_path) or _package_path(MINILM)
     if path is not None:
         return path
-    if hub_online():
+    if hub_online():  # the hub id: the Hugging Face cache, and the hub when it answers (see hub_access)
         return PRETRAINED[MINILM]["hub_id"]
     raise _missing(MINILM)
