@@ -171,3 +171,11 @@ def test_predict_reports_unreadable_images_and_predicts_the_rest(tmp_path, write
     only_bad = run_advisor("predict", str(out), str(new / "b_fake.jpg"))
     assert only_bad.returncode == 2 and "none of the 1 image(s) can be read" in only_bad.stderr
     assert "Traceback" not in only_bad.stderr
+
+
+def test_device_is_said_once_per_run(tmp_path):
+    """The run says its device and why; the deep model's own fit does not say it again."""
+    result = run_advisor("train", str(EXAMPLES / "medical_diagnosis_clinical.yaml"), "--model", "tabular_mlp",
+                         "--out", str(tmp_path / "mlp"), "--time-budget", "1")
+    assert result.returncode == 0, result.stderr
+    assert sum(line.startswith("device:") for line in result.stderr.splitlines()) == 1, result.stderr

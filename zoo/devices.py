@@ -6,7 +6,7 @@ import os
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 DEVICE_ENV = "ML_ADVISOR_DEVICE"
 
@@ -43,6 +43,16 @@ def pick_device(override: Optional[str] = None) -> DeviceChoice:
     if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
         return DeviceChoice("mps", "mps (Apple GPU available, no CUDA)")
     return DeviceChoice("cpu", f"cpu (no CUDA or MPS device found; {torch.get_num_threads()} threads)")
+
+
+_ANNOUNCED: set[str] = set()
+
+
+def announce_device(choice: DeviceChoice, write: Callable[[str], None]) -> None:
+    """Write "device: <reason>" once per process and reason: the run says it, the fits after stay quiet."""
+    if choice.reason not in _ANNOUNCED:
+        _ANNOUNCED.add(choice.reason)
+        write(f"device: {choice.reason}")
 
 
 SMALL_FIT_ROWS = 20_000     # up to this many rows, classical fits run on one CPU thread (see cpu_threads)

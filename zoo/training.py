@@ -40,7 +40,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from tqdm.auto import tqdm
 
 from zoo import distributed
-from zoo.devices import DeviceChoice, pick_device
+from zoo.devices import DeviceChoice, announce_device, pick_device
 from zoo.io import write_atomic
 from zoo.terminal import terminal_safe
 
@@ -304,7 +304,7 @@ def setup_placement(device: DeviceLike, train_loader: Any, *, seed: int | None, 
     choice = resolve_device(device)
     dev = choice.device
     if progress:
-        tqdm.write(f"device: {choice.reason}", file=sys.stderr)
+        announce_device(choice, lambda line: tqdm.write(line, file=sys.stderr))
     seed_everything(seed)
     if dev.startswith("cuda"):
         torch.backends.cudnn.benchmark = True

@@ -223,12 +223,13 @@ def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name
                    echo: Callable[[str], None]) -> dict[str, Any]:
     """Fit the chosen model on the whole training split, score the held-out split once, write the run folder."""
     import zoo
+    from zoo.devices import announce_device
     from zoo.training import checkpointing
 
     task, modality = desc.task.value, desc.data.modality.value
     uses_torch = info.family in ("deep", "hybrid")
     if uses_torch:
-        echo(f"device: {zoo.pick_device(device).reason}")
+        announce_device(zoo.pick_device(device), echo)
     else:
         echo("device: cpu (scikit-learn model; no accelerator needed)")
     folder = checkpoint_dir_for(out)
