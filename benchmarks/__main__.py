@@ -1,4 +1,4 @@
-"""Run the benchmarks and write benchmarks/results.json.
+"""Run the benchmarks and write runs/benchmarks/results.json.
 
     python -m benchmarks                      # everything: recommend, zoo_speed, quality, forecasting (~30 min)
     python -m benchmarks quick                # recommend + zoo_speed classical,hybrid + quality tabular (~2 min)
@@ -16,7 +16,7 @@ Options after the part names go to the parts that take them (--repeats: recommen
 --sets, --seeds, --deep-budget, --train-minutes, --reuse-sweep, --threads and --out: evidence; --sets, --budget
 and --threads: flaml; --no-save: all). `all` runs recommend, zoo_speed, quality and forecasting (`quick` leaves forecasting out);
 evidence, flaml and export run only when named (they take long).
-Each part merges its figures into benchmarks/results.json, so running a subset keeps the others' last figures.
+Each part merges its figures into runs/benchmarks/results.json, so running a subset keeps the others' last figures.
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         print("== export ==")
         export.main(opt("--repeats", args.repeats) + common)
     print(f"\nbenchmarks done in {time.perf_counter() - start:.0f} s"
-          + ("" if args.no_save or run == ["evidence"] else "; figures in benchmarks/results.json"), file=sys.stderr)
+          + ("" if args.no_save or run == ["evidence"] else "; figures in runs/benchmarks/results.json"), file=sys.stderr)
 
 
 if __name__ == "__main__":

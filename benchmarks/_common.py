@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "results.json"
+# Run output goes under runs/ (ignored by git), never into the tracked tree: the recorded figures live in
+# benchmarks/README.md. $ML_ADVISOR_BENCH_OUT names another folder.
+RESULTS = Path(os.environ.get("ML_ADVISOR_BENCH_OUT") or ROOT / "runs" / "benchmarks") / "results.json"
 
 
 def interleaved(fns: dict[str, Callable[[], Any]], repeats: int, warmup: int = 1) -> dict[str, list[float]]:
@@ -103,6 +105,7 @@ def save_results(section: str, data: Any, path: Path = RESULTS, merge: bool = Fa
         current[section] = data
     from zoo.io import write_text_atomic
 
+    path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(current, indent=2, default=_json_default) + "\n")
 
 

@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--series", default=None, help="comma-separated subset of the series names")
     parser.add_argument("--deep", action="store_true", help="also backtest the GRU (slow on CPU)")
-    parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results.json")
+    parser.add_argument("--no-save", action="store_true", help="do not write runs/benchmarks/results.json")
     args = parser.parse_args(argv)
     wanted = set(args.series.split(",")) if args.series else None
     candidates = _candidates(args.deep)

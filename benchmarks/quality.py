@@ -15,7 +15,7 @@ image / 3 text / 30 tabular epochs for the deep family).
 Sets: ``demo`` (examples/data/fashion_mnist_demo.npz, 3,000 images), ``text`` (examples/data/austen_paragraphs.csv),
 ``tabular`` (examples/data/breast_cancer.csv), ``cats_dogs`` (``--cats-dogs`` folder, default
 /work/shared/data/cats-dogs/train; skipped cleanly when absent). Results are written to
-benchmarks/results.json after every run, so a long run in the background can be followed (``--no-save`` off).
+runs/benchmarks/results.json after every run, so a long run in the background can be followed (``--no-save`` off).
 
 Run: python -m benchmarks.quality [--sets demo,text,tabular,cats_dogs] [--skip-text-finetune]
 The full set takes about 15-20 minutes on 2 CPU cores; longer than one 10-minute shell command, so:
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--cats-dogs", type=Path, default=DEFAULT_CATS_DOGS,
                         help="cats-dogs ImageFolder (default: $ML_ADVISOR_CATS_DOGS or /work/shared/data/...)")
     parser.add_argument("--skip-text-finetune", action="store_true", help="leave out text_minilm_finetune")
-    parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results.json")
+    parser.add_argument("--no-save", action="store_true", help="do not write runs/benchmarks/results.json")
     args = parser.parse_args(argv)
     wanted = [s.strip() for s in args.sets.split(",") if s.strip()]
     bad = [s for s in wanted if s not in SETS]

@@ -28,7 +28,7 @@ def _walls(cmds: dict[str, list[str]], repeats: int) -> dict[str, list[float]]:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results.json")
+    parser.add_argument("--no-save", action="store_true", help="do not write runs/benchmarks/results.json")
     args = parser.parse_args(argv)
     walls = _walls({"pass": [sys.executable, "-c", "pass"],
                     "advisor": [sys.executable, "-m", "advisor.cli", "recommend", str(EXAMPLE)]}, args.repeats)

@@ -379,7 +379,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--repeats", type=int, default=7, help="paired repeats per figure (>= 5)")
     parser.add_argument("--steps", type=int, default=4, help="fine-tune steps per repeat (deep)")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated subset of " + ",".join(SECTIONS))
-    parser.add_argument("--no-save", action="store_true", help="do not write benchmarks/results.json")
+    parser.add_argument("--no-save", action="store_true", help="do not write runs/benchmarks/results.json")
     args = parser.parse_args(argv)
     if args.repeats < 5:
         parser.error("--repeats must be >= 5")
