@@ -65,3 +65,22 @@ def test_demo_counts_are_measured_from_the_shipped_data():
     assert desc.data.n_samples == 3000 and desc.data.n_classes == 10
     rec = recommend(desc, measured=measured)
     assert any("n_samples" in m for m in rec.measured)
+
+
+def test_readme_descriptor_section_names_every_field():
+    """The README's descriptor block is a valid descriptor and shows every field the schema has."""
+    import re
+
+    import yaml
+
+    from advisor import ProjectDescriptor
+    from conftest import ROOT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"## The descriptor\n+```yaml\n(.*?)```", text, re.S).group(1)
+    doc = yaml.safe_load(block)
+    ProjectDescriptor.model_validate(doc)
+    schema = ProjectDescriptor.model_json_schema()
+    for section, ref in (("data", "DataSpec"), ("resources", "Resources"), ("needs", "Needs")):
+        fields = set(schema["$defs"][ref]["properties"])
+        assert fields <= set(doc[section]), f"README descriptor misses {section}.{sorted(fields - set(doc[section]))}"
