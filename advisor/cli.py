@@ -560,6 +560,37 @@ def schema_cmd() -> None:
     _say(json.dumps(descriptor_json_schema(), indent=2), json_text=True)
 
 
+HELP_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "recommend": ("advisor recommend examples/credit_scoring.yaml",
+                  "advisor recommend examples/novel_authorship.yaml --measure",
+                  "advisor recommend examples/cats_dogs_2000.yaml --json --report cats.html"),
+    "ask": ("advisor ask -o my_project.yaml",
+            "advisor ask --data examples/data/breast_cancer.csv -o cancer.yaml",
+            "advisor ask --from cancer.yaml -o cancer_v2.yaml"),
+    "train": ("advisor train examples/medical_diagnosis_clinical.yaml --out runs/med --report",
+              "advisor train my_project.yaml --data photos/ --time-budget 10",
+              "advisor train my_project.yaml --model tabular_linear --seed 3"),
+    "compare": ("advisor compare examples/fashion_mnist_demo.yaml --families classical,hybrid --sizes 0.1,0.25",
+                "advisor compare my_project.yaml --time-budget 30 --workers 2"),
+    "predict": ("advisor predict runs/med examples/data/breast_cancer.csv",
+                "advisor predict runs/demo examples/data/demo_images --json"),
+    "report": ("advisor report runs/med", "advisor report runs/med -o med.html"),
+    "export": ("advisor export runs/med --format onnx -o med.onnx",),
+    "models": ("advisor models", "advisor models '*text*'", "advisor models 'tabular_*' --json"),
+    "rules": ("advisor rules", "advisor rules --json"),
+    "schema": ("advisor schema > descriptor.schema.json",),
+}
+
+
+def _add_examples(group: click.Group) -> None:
+    """Each command's --help ends with a few commands to copy (click keeps lines after \\b as written)."""
+    for name, lines in HELP_EXAMPLES.items():
+        group.commands[name].epilog = "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+_add_examples(cli)
+
+
 def main() -> None:
     """Console entry point; click's own usage errors (bad option values, unknown options) are one line, exit 2."""
     import warnings

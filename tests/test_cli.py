@@ -132,3 +132,20 @@ def test_bare_advisor_prints_help_and_version_is_known():
     assert bare.returncode == 0 and bare.stdout.startswith("Usage: advisor") and bare.stderr == ""
     version = run_advisor("--version")
     assert version.returncode == 0 and version.stdout.startswith("ml-advisor, version ")
+
+
+def test_every_command_help_ends_with_examples_that_parse():
+    """`advisor CMD --help` shows examples; each names a real command and only options that command has."""
+    import shlex
+
+    from advisor.cli import cli
+
+    for name, cmd in cli.commands.items():
+        assert cmd.epilog and "Examples:" in cmd.epilog, f"`advisor {name} --help` has no examples"
+        known = {opt for param in cmd.params for opt in getattr(param, "opts", [])}
+        for line in cmd.epilog.splitlines()[2:]:
+            words = shlex.split(line.split(">")[0])
+            assert words[:2] == ["advisor", name], line
+            unknown = [w for w in words if w.startswith("-") and w not in known]
+            assert not unknown, f"{line!r}: {unknown} not options of `advisor {name}`"
+    assert "Examples:" in run_advisor("train", "--help").stdout
