@@ -17,6 +17,7 @@ from advisor.deciding.engine import recommend
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.rules import load_rulebook
 from advisor.deciding.schema import DescriptorError, descriptor_json_schema, load_descriptor
+from advisor.units import duration
 
 
 def _say(text: object = "", err: bool = False, *, json_text: bool = False) -> None:
@@ -70,7 +71,7 @@ def summary(rec: Recommendation) -> str:
         lines += ["", "Alternatives:", *[f"  - {a.approach} ({_fmt(a.score)}): {a.architecture} → "
                                          + (a.model or f"none yet ({a.model_note})") for a in rec.alternatives]]
     lines += ["", "Rough training cost on the declared hardware:"]
-    lines += [f"  - {e.approach}: ~{_duration(e.train_minutes * 60)}, ~{e.memory_gb:g} GB on {e.device} "
+    lines += [f"  - {e.approach}: ~{duration(e.train_minutes * 60)}, ~{e.memory_gb:g} GB on {e.device} "
               f"({'; '.join(e.assumptions)})" for e in rec.estimates]
     lines += ["", f"{len(rec.trace)} rules fired; `advisor recommend --json` shows the full trace."]
     return "\n".join(lines)
@@ -80,16 +81,6 @@ def _folder_name(name: str) -> str:
     """The project name as one safe folder name under runs/ ('../x' or 'a/b' must not leave it)."""
     safe = re.sub(r"[^\w.-]+", "-", name).strip(".-")
     return safe[:100] or "project"
-
-
-def _duration(seconds: float) -> str:
-    """3 s, 40 s, 2.5 min, 1.5 h."""
-    if seconds < 60:
-        return f"{max(seconds, 1):.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.2g} min"
-    hours = seconds / 3600
-    return f"{hours:.2g} h" if hours < 10 else f"{hours:,.0f} h"
 
 
 # --- option types: each kind of option is checked once, the same way for every command (bad value: one line, exit 2)

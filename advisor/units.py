@@ -12,6 +12,16 @@ def seconds(s: Any) -> str:
     return f"{s * 1000:.0f} ms" if s < 1 else f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min"
 
 
+def duration(s: float) -> str:
+    """A planning figure: 3 s, 40 s, 2.5 min, 1.5 h, 22 h, 1,300 h (never an exponent)."""
+    if s < 60:
+        return f"{max(s, 1):.0f} s"
+    if s < 5400:
+        return f"{s / 60:.2g} min"
+    hours = s / 3600
+    return f"{hours:.2g} h" if hours < 10 else f"{hours:,.0f} h"
+
+
 def nbytes(n: Any) -> str:
     """512 B, 36.6 KB, 13.2 MB, 1.1 GB; "—" for a missing value."""
     if not isinstance(n, (int, float)):

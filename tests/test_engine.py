@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from advisor import ProjectDescriptor, recommend
 from advisor.deciding.engine import descriptor_facts, fact_names
+from advisor.deciding.estimates import estimate
 from advisor.deciding.rules import APPROACHES, compile_condition, load_rulebook
 from advisor.deciding.schema import Accelerator, Inference, Interpretability, LabelingCost, Modality, Performance, Shift, Task
 from conftest import EXAMPLES
@@ -185,17 +186,42 @@ def _fired_independently(raw: dict) -> list[str]:
     for name, text in book.derived.items():
         facts[name] = compile_condition(text, frozenset(known))(facts)
         known.add(name)
+    for approach in APPROACHES:                     # the budget rules compare the cost estimates
+        facts[f"cost.{approach}_minutes"] = estimate(approach, None, facts).train_minutes
+    days = facts["needs.dev_time_days"]
+    facts["budget_minutes"] = facts["resources.time_budget_minutes"] or (days * 8 * 60 if days else None)
+    known |= {f"cost.{a}_minutes" for a in APPROACHES} | {"budget_minutes"}
     return [r.id for r in book.rules if compile_condition(r.when, frozenset(known))(facts)]
 
 
-TRACE_CASES = [CATS,
+BIG_TEXT_ON_CPU = {"name": "t50k", "task": "classification", "data": {"modality": "text", "n_samples": 50_000},
+                   "resources": {"pretrained_available": False, "time_budget_minutes": 60}}
+
+
+def test_a_pick_that_cannot_finish_in_the_budget_is_never_the_answer():
+    """50,000 texts on 2 CPU cores without pretrained weights: a ~22 h fine-tune against a 60 min budget."""
+    rec = recommend(BIG_TEXT_ON_CPU)
+    assert rec.approach == "classical" and "deep" in rec.excluded
+    line = next(t for t in rec.trace if t.id == "budget.deep_cannot_finish")
+    assert "deep ~22 h" in line.effect and "budget ~60 min" in line.effect, line.effect
+    fits = {e.approach: e.train_minutes for e in rec.estimates}
+    assert fits["classical"] <= 60
+    generous = recommend({**BIG_TEXT_ON_CPU, "resources": {"pretrained_available": False,
+                                                           "time_budget_minutes": 3000}})
+    assert "deep" not in generous.excluded
+    days = recommend({**BIG_TEXT_ON_CPU, "resources": {"pretrained_available": False},
+                      "needs": {"dev_time_days": 1}})
+    assert "deep" in days.excluded          # one working day (8 h) cannot hold a 22 h fine-tune
+
+
+TRACE_CASES = [CATS, BIG_TEXT_ON_CPU,
                {"name": "t", "task": "regression", "data": {"modality": "tabular", "n_samples": 500}},
                {"name": "g", "task": "generation", "data": {"modality": "image", "n_samples": 500}},
                {"name": "w", "task": "forecasting", "data": {"modality": "time_series", "n_samples": 50_000},
                 "resources": {"accelerator": "gpu"}, "needs": {"regulated": True, "security_critical": True}}]
 
 
-@pytest.mark.parametrize("raw", TRACE_CASES, ids=["cats", "tabular", "generation", "series"])
+@pytest.mark.parametrize("raw", TRACE_CASES, ids=["cats", "big_text", "tabular", "generation", "series"])
 def test_trace_is_exactly_the_fired_rules_and_scores_add_up(raw):
     rec = recommend(raw)
     book = {r.id: r for r in load_rulebook().rules}

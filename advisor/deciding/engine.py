@@ -20,11 +20,14 @@ from advisor.deciding.recommendation import (Alternative, Counterfactual, Recomm
                                     TrainingPlan)
 from advisor.deciding.rules import APPROACHES, Condition, PlanStep, Risk, Rule, Rulebook, compile_condition, load_rulebook
 from advisor.deciding.schema import ProjectDescriptor, load_descriptor
+from advisor.units import duration
 from zoo import catalogue
 
 Facts = dict[str, Any]
 _TEMPERATURE = 2.0  # softmax temperature turning rule-point gaps into the rule margin
 _MAX_COUNTERFACTUALS = 6
+COST_FACTS = (*(f"cost.{a}_minutes" for a in APPROACHES), "budget_minutes")   # numbers the budget rules compare
+WORK_HOURS_PER_DAY = 8
 
 
 def descriptor_facts(descriptor: ProjectDescriptor) -> Facts:
@@ -65,7 +68,7 @@ class _Compiled:
 @lru_cache(maxsize=1)
 def _compiled() -> _Compiled:
     book = load_rulebook()
-    known = set(fact_names())
+    known = set(fact_names()) | set(COST_FACTS)
     derived = []
     for name, text in book.derived.items():
         derived.append((name, compile_condition(text, frozenset(known))))
@@ -101,7 +104,28 @@ def _with_derived(base: Mapping[str, Any]) -> Facts:
     facts = dict(base)
     for name, cond in _compiled().derived:
         facts[name] = cond(facts)
+    return _with_costs(facts)
+
+
+def _with_costs(facts: Facts) -> Facts:
+    """Add each approach's estimated training minutes on the declared hardware and the minutes it must fit in:
+    the time budget, else the development days at WORK_HOURS_PER_DAY (None when neither is declared)."""
+    for approach in APPROACHES:
+        facts[f"cost.{approach}_minutes"] = estimate(approach, None, facts).train_minutes
+    budget, days = facts.get("resources.time_budget_minutes"), facts.get("needs.dev_time_days")
+    facts["budget_minutes"] = budget if budget is not None else (
+        days * WORK_HOURS_PER_DAY * 60 if days is not None else None)
     return facts
+
+
+def _numbers(rule: Rule, facts: Mapping[str, Any]) -> str:
+    """The estimated minutes a rule compared, for its trace line: ' (deep ~1,300 min vs budget 60 min)'."""
+    named = [name for name in COST_FACTS if name in rule.when]
+    if not named:
+        return ""
+    said = [f"{name.removeprefix('cost.').removesuffix('_minutes')} ~{duration(facts[name] * 60)}" for name in named
+            if facts.get(name) is not None]
+    return f" ({'; '.join(said)})"
 
 
 def _evaluate(base: Mapping[str, Any]) -> _Outcome:
@@ -308,8 +332,8 @@ def recommend(descriptor: "ProjectDescriptor | Mapping[str, Any] | str", measure
                           section="Difference 2: Data Requirements", effect=note.split(" measured")[0],
                           reason="Not declared in the descriptor: counted from data.path before the rules ran.")
                for note in measured or []]
-              + [TraceEntry(id=r.id, factor=r.factor, section=r.section, effect=r.effect_text(), reason=r.reason)
-                 for r in outcome.fired],
+              + [TraceEntry(id=r.id, factor=r.factor, section=r.section, effect=r.effect_text() + _numbers(r, facts),
+                            reason=r.reason) for r in outcome.fired],
         risks=_risks(outcome, pick), alternatives=alternatives,
         counterfactuals=counterfactuals(base, pick),
         estimates=[estimate(a, models[a][0], facts) for a in live],

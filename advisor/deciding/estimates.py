@@ -11,20 +11,21 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 from advisor.deciding.recommendation import Estimate
+from zoo import catalogue
 
-# (approach, modality) -> seconds per item per pass on 2 CPU cores, passes (epochs), memory GB, what is assumed.
+# (approach, modality) -> seconds per item per pass on 2 CPU cores, passes (epochs), memory GB, what was timed.
 # Calibrated on `python -m benchmarks quality` (2-core CPU, 2026-11-24): the zoo's default settings.
 _CPU_COST: dict[tuple[str, str], tuple[float, int, float, str]] = {
-    ("classical", "tabular"): (2e-5, 1, 0.5, "gradient boosting, 100 iterations, ~30 columns"),
-    ("classical", "time_series"): (5e-5, 1, 0.5, "boosting on lag and calendar features"),
-    ("classical", "text"): (1e-3, 1, 1.0, "TF-IDF (1-2 grams) + logistic regression"),
-    ("classical", "image"): (0.009, 1, 1.0, "colour/texture/edge/shape features at 128 px + forest"),
-    ("hybrid", "image"): (0.005, 1, 1.5, "one frozen EfficientNet-Lite0 pass at 128 px + logistic head"),
-    ("hybrid", "text"): (0.011, 1, 1.5, "one frozen MiniLM pass at 128 tokens + logistic head"),
-    ("deep", "tabular"): (2e-5, 20, 1.0, "MLP, ~20 epochs with early stopping"),
-    ("deep", "time_series"): (2e-4, 30, 1.0, "GRU over 32-step windows, 30 epochs"),
-    ("deep", "image"): (0.0065, 3, 3.0, "EfficientNet-Lite0 fine-tune at 128 px, batch 32, 3 epochs"),
-    ("deep", "text"): (0.05, 2, 2.5, "MiniLM fine-tune at 128 tokens, batch 16, 2 epochs"),
+    ("classical", "tabular"): (2e-5, 1, 0.5, "tabular_gradient_boosting: 100 iterations, ~30 columns"),
+    ("classical", "time_series"): (5e-5, 1, 0.5, "ts_lag_gradient_boosting: lag and calendar features"),
+    ("classical", "text"): (1e-3, 1, 1.0, "text_tfidf_linear: 1-2 grams"),
+    ("classical", "image"): (0.009, 1, 1.0, "image_handcrafted_forest: 128 px"),
+    ("hybrid", "image"): (0.005, 1, 1.5, "image_effnet_lite0_features_linear: one frozen pass at 128 px"),
+    ("hybrid", "text"): (0.011, 1, 1.5, "text_minilm_features_linear: one frozen pass at 128 tokens"),
+    ("deep", "tabular"): (2e-5, 20, 1.0, "tabular_mlp: ~20 epochs with early stopping"),
+    ("deep", "time_series"): (2e-4, 30, 1.0, "ts_gru: 32-step windows, 30 epochs"),
+    ("deep", "image"): (0.0065, 3, 3.0, "image_effnet_lite0_finetune: 128 px, batch 32, 3 epochs"),
+    ("deep", "text"): (0.05, 2, 2.5, "text_minilm_finetune: 128 tokens, batch 16, 2 epochs"),
 }
 # Start-up seconds whatever the size: loading a pretrained network and its first batches, else small overheads.
 _FIXED_S = {"pretrained": 2.0, "other": 0.1}
@@ -41,6 +42,17 @@ def cpu_seconds(approach: str, modality: str, n: int, passes: Optional[int] = No
     return n * per_item * (assumed if passes is None else passes) + _FIXED_S["pretrained" if pretrained_net else "other"]
 
 
+def _model_words(model: Optional[str], timed: str) -> list[str]:
+    """What the estimate is for (the model as the catalogue describes it) and what the figure was timed on."""
+    timed_model = timed.split(":")[0]
+    entry = catalogue.entry(model) if model else None
+    if entry is None:
+        return [f"timed on {timed}"]
+    said = f"{entry.name}: {entry.description.rstrip('.')}"
+    return [said, f"timed: {timed.split(': ', 1)[-1]}" if entry.name == timed_model
+            else f"time scaled from {timed} (no figure of its own)"]
+
+
 def estimate(approach: str, model: Optional[str], facts: Mapping[str, Any]) -> Estimate:
     """Rough train time and memory for one approach, with the assumptions behind them."""
     modality, accelerator = facts["data.modality"], facts["resources.accelerator"]
@@ -50,7 +62,7 @@ def estimate(approach: str, model: Optional[str], facts: Mapping[str, Any]) -> E
         n = _ASSUMED_SAMPLES
         assumptions.append(f"sample count unknown; assumed {n:,}")
     per_item, passes, memory, what = _CPU_COST.get((approach, modality), _FALLBACK)
-    assumptions.append(what)
+    assumptions += _model_words(model, what)
     if approach == "deep" and not facts.get("pretrained") and modality not in ("tabular", "time_series"):
         passes = _FROM_SCRATCH_EPOCHS
         assumptions.append(f"no pretrained weights: {passes} epochs from scratch")
