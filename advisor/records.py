@@ -152,6 +152,10 @@ class RunMetrics(Record):
     processes: int = Field(default=1, description="Training processes (torchrun data parallel: more than 1).")
     selection: Optional[Selection] = Field(default=None, description="How the model was chosen, measured.")
     model_size_bytes: Optional[int] = Field(default=None, description="Size of model.joblib.")
+    backbone: Optional[str] = Field(
+        default=None, description="Hybrid: the frozen pretrained network the model needs beside model.joblib.")
+    backbone_size_bytes: Optional[int] = Field(
+        default=None, description="Hybrid: size of that network's weights (loaded from its package, not saved).")
     inference_ms_per_item: Optional[float] = Field(default=None, description="Held-out prediction time per item.")
     # classification
     accuracy: Optional[float] = Field(default=None, description="Classification: share predicted right.")

@@ -22,6 +22,13 @@ def duration(s: float) -> str:
     return f"{hours:.2g} h" if hours < 10 else f"{hours:,.0f} h"
 
 
+def times(ratio: float) -> str:
+    """A ratio as people write it: 0.12×, 1.5×, 12×, 170×, 1,700× (never an exponent)."""
+    if ratio < 10:
+        return f"{ratio:.2g}×"
+    return f"{ratio:,.0f}×"
+
+
 def nbytes(n: Any) -> str:
     """512 B, 36.6 KB, 13.2 MB, 1.1 GB; "—" for a missing value."""
     if not isinstance(n, (int, float)):

@@ -205,3 +205,10 @@ def test_report_renders_in_headless_chromium(med_run, tmp_path):
     bad.write_text((med_run / "report.html").read_text(encoding="utf-8").replace(
         "</main>", '<img src="http://example.invalid/x.png"></main>'))
     assert _console(_chromium("--dump-dom", bad.as_uri(), profile=tmp_path / "p3").stderr)
+
+
+def test_planning_figures_are_written_without_exponents():
+    from advisor.units import duration, times
+
+    assert [times(r) for r in (0.123, 1.5, 12.4, 170.2, 1712.0)] == ["0.12×", "1.5×", "12×", "170×", "1,712×"]
+    assert [duration(s) for s in (3, 40, 150, 1300 * 60, 5_000_000)] == ["3 s", "40 s", "2.5 min", "22 h", "1,389 h"]

@@ -179,3 +179,23 @@ def test_device_is_said_once_per_run(tmp_path):
                          "--out", str(tmp_path / "mlp"), "--time-budget", "1")
     assert result.returncode == 0, result.stderr
     assert sum(line.startswith("device:") for line in result.stderr.splitlines()) == 1, result.stderr
+
+
+def test_hybrid_run_says_its_backbone_size_beside_its_own(tmp_path, write_yaml):
+    """model.joblib of a hybrid leaves the frozen network out; metrics.json and the report say both sizes."""
+    from PIL import Image
+
+    data = tmp_path / "imgs"
+    for cls, colour in (("red", (220, 20, 20)), ("blue", (20, 20, 220))):
+        (data / cls).mkdir(parents=True)
+        for i in range(10):
+            Image.new("RGB", (32, 32), tuple(min(255, c + 3 * i) for c in colour)).save(data / cls / f"{i}.png")
+    desc = write_yaml(f"name: colours\ntask: classification\ndata:\n  modality: image\n  path: {data}\n")
+    out = tmp_path / "run"
+    result = _train(str(desc), "--model", "image_effnet_lite0_features_linear", "--out", str(out), "--report")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["backbone"] == "tf_efficientnet_lite0"
+    assert metrics["backbone_size_bytes"] > 10 * metrics["model_size_bytes"] > 0
+    html = (out / "report.html").read_text()
+    assert "tf_efficientnet_lite0 backbone" in html and "in all:" in html

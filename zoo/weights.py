@@ -41,6 +41,7 @@ __all__ = [
     "timm_data_config",
     "timm_transform",
     "minilm_dir",
+    "weights_bytes",
 ]
 
 EFFNET_TENSORS = 247  # parameters + BN buffers, num_batches_tracked excluded
@@ -317,3 +318,18 @@ def minilm_dir(weights_path: str | os.PathLike[str] | None = None) -> Path | str
     if hub_online():  # the hub id: the Hugging Face cache, and the hub when it answers (see hub_access)
         return PRETRAINED[MINILM]["hub_id"]
     raise _missing(MINILM)
+
+
+def weights_bytes(name: str, weights_path: str | os.PathLike[str] | None = None) -> int | None:
+    """Bytes of the pretrained weights ``name`` loads from (a file, or a folder's weight files); None when
+    they are not found locally (a hub id: the size is the hub's business)."""
+    try:
+        source: Path | str = efficientnet_lite0_file(weights_path) if name == EFFNET else minilm_dir(weights_path)
+    except WeightsNotFoundError:
+        return None
+    if isinstance(source, str):
+        return None
+    path = Path(source)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.suffix in (".safetensors", ".bin", ".pt", ".pth"))

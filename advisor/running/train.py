@@ -315,6 +315,17 @@ def _explain(estimator: Any, name: str, family: str, test: Any, task: str, seed:
         return {"error": f"{type(exc).__name__}: {str(exc).strip()[:300]}"}
 
 
+def _backbone(name: str) -> dict[str, Any]:
+    """A hybrid's frozen network: it is loaded from its package at predict time, so model.joblib leaves it out."""
+    from zoo import catalogue
+    from zoo.weights import weights_bytes
+
+    entry = catalogue.entry(name)
+    if entry is None or entry.family != "hybrid" or not entry.pretrained:
+        return {}
+    return {"backbone": entry.pretrained, "backbone_size_bytes": weights_bytes(entry.pretrained)}
+
+
 def _write_run(out: Path, estimator: Any, name: str, desc: ProjectDescriptor, rec: Recommendation,
                metrics: dict[str, Any], classes: list[Any], modality: str,
                explanation: Optional[dict[str, Any]] = None) -> None:
@@ -326,6 +337,7 @@ def _write_run(out: Path, estimator: Any, name: str, desc: ProjectDescriptor, re
                                                              "target": desc.data.target,
                                                              "text_column": desc.data.text_column})
         metrics["model_size_bytes"] = (staging / "model.joblib").stat().st_size
+        metrics.update(_backbone(name))
         record = RunMetrics.model_validate(json.loads(json.dumps(metrics, default=str)))
         write_text_atomic(staging / "metrics.json", dump_record(record))
         write_text_atomic(staging / "descriptor.yaml",

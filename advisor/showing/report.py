@@ -24,6 +24,7 @@ from advisor.showing import charts
 from zoo.io import write_text_atomic
 from advisor.units import nbytes as _bytes
 from advisor.units import seconds as _seconds
+from advisor.units import times as _times
 
 PIECES = (
     ("descriptor", "descriptor.yaml", "the project descriptor"),
@@ -173,7 +174,7 @@ def _costs(rec: Optional[Recommendation], metrics: Optional[RunMetrics],
             if est > 0:
                 ratio = measured_s / 60 / est
                 summary = (f"The {family} estimate was ~{_minutes(est)}; training took {_seconds(measured_s)} "
-                           f"on {metrics.device} ({ratio:.2g}× the estimate"
+                           f"on {metrics.device} ({_times(ratio)} the estimate"
                            f"{', well within it' if ratio < 0.5 else ', about as estimated' if ratio < 2 else ''}).")
         measured_row = compare.row(e.approach) if compare else None
         if isinstance(measured_row, MeasuredFamily):
@@ -362,6 +363,17 @@ def _gallery(explain: Explanation) -> Optional[dict[str, Any]]:
     return None
 
 
+def _model_size(m: RunMetrics) -> str:
+    """model.joblib's size; for a hybrid also the frozen backbone it loads beside it, and the sum."""
+    if m.backbone is None:
+        return _bytes(m.model_size_bytes)
+    if m.backbone_size_bytes is None:
+        return f"{_bytes(m.model_size_bytes)} + the {m.backbone} backbone (loaded from its package)"
+    total = (m.model_size_bytes or 0) + m.backbone_size_bytes
+    return (f"{_bytes(total)} in all: {_bytes(m.model_size_bytes)} model.joblib + {_bytes(m.backbone_size_bytes)} "
+            f"{m.backbone} backbone (frozen, loaded from its package)")
+
+
 def _environment(metrics: Optional[RunMetrics], run: Optional[RunInfo], rec: Optional[Recommendation],
                  explain: Optional[Explanation]) -> dict[str, Any]:
     m = metrics
@@ -375,7 +387,7 @@ def _environment(metrics: Optional[RunMetrics], run: Optional[RunInfo], rec: Opt
         ("training time", _seconds(m.train_seconds) if m else None),
         ("inference", f"{m.inference_ms_per_item:.3f} ms per item"
          if m and m.inference_ms_per_item is not None else None),
-        ("model size", _bytes(m.model_size_bytes) if m else None),
+        ("model size", _model_size(m) if m else None),
         ("explanations computed in", _seconds(explain.seconds) if explain else None),
         ("inputs skipped (unreadable)", _num(m.skipped_inputs) if m and m.skipped_inputs else None),
         ("rulebook version", rec.rulebook_version if rec else None),
