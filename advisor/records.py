@@ -393,6 +393,7 @@ class CurvePoint(MetricSummary):
     n_train: int
     seeds: int
     values: list[Optional[float]] = Field(default_factory=list, description="The metric, one per seed.")
+    one_class: bool = Field(default=False, description="A seed's model answered one class for every item.")
 
 
 class LearningCurves(Record):
@@ -406,12 +407,12 @@ class Agreement(Record):
     metric: Optional[str] = None
     best: Optional[Family] = None
     delta: Optional[float] = None
-    verdict: str = Field(default="", description="agrees | disagrees | unchallenged | not measured")
+    verdict: str = Field(default="", description="agrees | tie | disagrees | unchallenged | not measured")
     text: str = ""
 
 
 class Crossover(Record):
-    status: Literal["inside", "below_range", "extrapolated", "none"]
+    status: Literal["inside", "below_range", "extrapolated", "tie", "none"]
     n_train: Optional[float] = None
     holds: Optional[bool] = None
     text: str = ""
@@ -455,6 +456,7 @@ class CompareRun(_Scores):
     device: str = "cpu"
     interpretability: str = ""
     pid: Optional[int] = None
+    one_class: bool = Field(default=False, description="The model answered one class for every held-out item.")
 
 
 class CompareResult(Record):

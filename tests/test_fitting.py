@@ -90,7 +90,7 @@ def _plan(**kw):
 
 def test_plan_costs_start_from_the_advisor_estimate_then_follow_measurements():
     plan = _plan()
-    assert plan.runs[:3] == [("classical", 0.5, 0), ("classical", 0.5, 1), ("classical", 1.0, 0)]
+    assert plan.runs[:4] == [("classical", 0.5, 0), ("deep", 0.5, 0), ("classical", 1.0, 0), ("deep", 1.0, 0)]
     assert len(plan.runs) == 8
     assert plan.cost("deep", 1.0) == pytest.approx(500.0 * 200 / 250)     # prior, scaled to the subsample
     plan.measured("deep", 100, 2.0)
@@ -98,14 +98,16 @@ def test_plan_costs_start_from_the_advisor_estimate_then_follow_measurements():
     assert ComparePlan([], {1.0: 10}, 10).cost("hybrid", 1.0) == 0.0     # no estimate, nothing measured
 
 
-def test_plan_drops_the_slowest_family_to_fit_the_budget():
-    plan = _plan(budget_s=60.0)
-    drops = plan.fit_budget(60.0, anything_measured=False)
-    assert [d["family"] for d in drops] == ["deep"] and drops[0]["runs_skipped"] == 4
+def test_plan_keeps_one_seed_of_every_family_at_the_smallest_size_first():
+    plan = _plan(budget_s=300.0, estimates={"classical": 10.0, "deep": 500.0})   # deep: 200 s at 0.5, 400 s at 1
+    drops = plan.fit_budget(300.0, anything_measured=False)
+    assert plan.runs == [("classical", 0.5, 0), ("deep", 0.5, 0), ("classical", 1.0, 0), ("classical", 0.5, 1),
+                         ("classical", 1.0, 1)]
+    assert [d["family"] for d in drops] == ["deep"] and drops[0]["runs_skipped"] == 3
     assert drops[0]["sizes"] == [0.5, 1.0] and "time budget" in drops[0]["reason"]
-    assert {f for f, _, _ in plan.runs} == {"classical"}
-    assert plan.fit_budget(0.0, anything_measured=False) == []          # the last family runs, however slow
-    assert [d["family"] for d in plan.fit_budget(0.0, anything_measured=True)] == ["classical"]
+    assert sum(d["runs_skipped"] for d in plan.fit_budget(0.0, anything_measured=False)) == 4  # the first goes
+    assert plan.runs == [("classical", 0.5, 0)]
+    assert plan.fit_budget(0.0, anything_measured=True)[0]["family"] == "classical" and plan.runs == []
 
 
 def test_plan_shares_the_budget_in_proportion_to_cost():
@@ -122,5 +124,5 @@ def test_plan_drop_family_removes_only_that_familys_remaining_runs():
     plan = _plan()
     plan.next_run(0.0)
     rest = plan.drop_family("classical")
-    assert rest == [("classical", 0.5, 1), ("classical", 1.0, 0), ("classical", 1.0, 1)]
+    assert rest == [("classical", 1.0, 0), ("classical", 0.5, 1), ("classical", 1.0, 1)]
     assert all(f == "deep" for f, _, _ in plan.runs) and len(plan.runs) == 4

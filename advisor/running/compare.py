@@ -131,35 +131,46 @@ def _line(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
 
 
 def crossover(n: Sequence[float], base: Sequence[float], other: Sequence[float], *, higher_is_better: bool = True,
-              tail: int = 3, max_factor: float = 1000.0) -> dict[str, Any]:
+              tail: int = 3, max_factor: float = 1000.0, noise: Optional[Sequence[float]] = None) -> dict[str, Any]:
     """Smallest training size where `other` overtakes `base` (metric means per size `n`, ascending).
 
-    Inside the measured range: linear interpolation on log(size). Never ahead: lines fitted on log(size) vs
-    metric over the last `tail` points are solved for their meeting point ("extrapolated"), unless the gap is
-    not closing or would need more than `max_factor` × the data ("none").
+    ``noise``: per size, the spread across seeds; a gap within it is a tie, not a lead. Inside the measured
+    range: linear interpolation on log(size). Never ahead: lines fitted on log(size) vs metric over the last
+    `tail` points are solved for their meeting point ("extrapolated"), unless the gap is not closing or would
+    need more than `max_factor` × the data ("none"); level within the noise at the largest size: "tie".
     """
     sign = 1.0 if higher_is_better else -1.0
-    pts = [(float(a), float(b), float(c)) for a, b, c in zip(n, base, other) if a > 0 and None not in (b, c)]
+    spread = list(noise) if noise is not None else [0.0] * len(n)
+    pts = [(float(a), float(b), float(c), float(e or 0.0)) for a, b, c, e in zip(n, base, other, spread)
+           if a > 0 and None not in (b, c)]
     if not pts:
         return {"status": "none", "n_train": None, "text": "no size measured for both"}
-    xs = [math.log(a) for a, _, _ in pts]
-    gap = [sign * (c - b) for _, b, c in pts]
-    behind = "" if gap[-1] > 0 else f", but is behind again at the largest size (n={pts[-1][0]:,.0f})"
-    if gap[0] > 0:
-        return {"status": "below_range", "n_train": pts[0][0], "holds": not behind,
+    xs = [math.log(a) for a, _, _, _ in pts]
+    gap = [sign * (c - b) for _, b, c, _ in pts]
+    ahead = [g > e for g, (_, _, _, e) in zip(gap, pts)]
+    behind_at_end = gap[-1] < -pts[-1][3]
+    last = (f", but is behind again at the largest size (n={pts[-1][0]:,.0f})" if behind_at_end
+            else "" if ahead[-1] else f", and level within noise at the largest size (n={pts[-1][0]:,.0f})")
+    if ahead[0]:
+        return {"status": "below_range", "n_train": pts[0][0], "holds": ahead[-1],
                 "text": f"ahead from the smallest size measured (n={pts[0][0]:,.0f}; the crossover lies below "
-                        f"it){behind}"}
+                        f"it){last}"}
     for i in range(1, len(pts)):
-        if gap[i] > 0 >= gap[i - 1]:
-            t = -gap[i - 1] / (gap[i] - gap[i - 1])
+        if ahead[i] and gap[i - 1] <= pts[i - 1][3]:
+            lo = min(gap[i - 1], 0.0)
+            t = -lo / (gap[i] - lo) if gap[i] > lo else 1.0
             at = math.exp(xs[i - 1] + t * (xs[i] - xs[i - 1]))
-            return {"status": "inside", "n_train": at, "holds": not behind,
-                    "text": f"overtakes at n≈{at:,.0f} (interpolated){behind}"}
+            return {"status": "inside", "n_train": at, "holds": ahead[-1],
+                    "text": f"overtakes at n≈{at:,.0f} (interpolated){last}"}
+    if not behind_at_end and pts[-1][3] > 0:
+        return {"status": "tie", "n_train": None, "holds": False,
+                "text": f"tie within noise at the largest size (n={pts[-1][0]:,.0f}: Δ {abs(gap[-1]):.3f} ≤ the "
+                        f"seeds' spread {pts[-1][3]:.3f})"}
     k = min(tail, len(pts))
     if k < 2:
         return {"status": "none", "n_train": None, "text": "no crossover at the one size measured"}
-    sb, ib = _line(xs[-k:], [b for _, b, _ in pts[-k:]])
-    so, io = _line(xs[-k:], [c for _, _, c in pts[-k:]])
+    sb, ib = _line(xs[-k:], [b for _, b, _, _ in pts[-k:]])
+    so, io = _line(xs[-k:], [c for _, _, c, _ in pts[-k:]])
     if sign * (so - sb) <= 0:
         return {"status": "none", "n_train": None, "text": "no crossover in range, and the gap is not closing"}
     at = math.exp((ib - io) / (so - sb))
@@ -221,20 +232,28 @@ def _summary(values: list[float]) -> dict[str, Any]:
 
 def _fit_budget(plan: list[tuple[str, float, int]], cost: Callable[[str, float], float], left: float,
                 anything_measured: bool) -> list[dict[str, Any]]:
-    """Drop the slowest family's remaining runs until the estimated cost fits `left` seconds."""
+    """Keep the runs, in plan order, whose expected cost still fits `left` seconds; drop the others, and with a
+    dropped run the same family's larger sizes (they cost more). Nothing measured yet: the first run always goes
+    (something must be measured to plan from). Returns one record per family dropped from."""
+    kept: list[tuple[str, float, int]] = []
+    gone: dict[str, list[tuple[str, float, int]]] = {}
+    spent = 0.0
+    for run in plan:
+        fam, size, _ = run
+        too_big = any(size >= s for _, s, _ in gone.get(fam, []))
+        need = cost(fam, size)
+        if not too_big and (spent + need <= left or (not kept and not anything_measured)):
+            kept.append(run)
+            spent += need
+        else:
+            gone.setdefault(fam, []).append(run)
+    plan[:] = kept
     dropped = []
-    while plan:
-        per: dict[str, float] = {}
-        for fam, size, _ in plan:
-            per[fam] = per.get(fam, 0.0) + cost(fam, size)
-        if sum(per.values()) <= left or (len(per) == 1 and not anything_measured):
-            break
-        slowest = max(per, key=lambda f: (per[f], FAMILY_ORDER.index(f)))
-        runs = [r for r in plan if r[0] == slowest]
-        plan[:] = [r for r in plan if r[0] != slowest]
-        dropped.append({"family": slowest, "runs_skipped": len(runs), "sizes": sorted({s for _, s, _ in runs}),
-                        "reason": f"time budget: its {len(runs)} remaining run(s) need ~{per[slowest]:.0f} s but "
-                                  f"{max(left, 0):.0f} s are left, so the slowest family stopped first"})
+    for fam, runs in gone.items():
+        need = sum(cost(f, s) for f, s, _ in runs)
+        dropped.append({"family": fam, "runs_skipped": len(runs), "sizes": sorted({s for _, s, _ in runs}),
+                        "reason": f"time budget: {len(runs)} run(s) (~{need:.0f} s) did not fit the "
+                                  f"{max(left - spent, 0):.0f} s left after the smaller sizes and first seeds"})
     return dropped
 
 
@@ -258,8 +277,9 @@ class ComparePlan:
 
     @classmethod
     def grid(cls, families: Sequence[str], sizes: Sequence[float], seeds: int, **kw: Any) -> ComparePlan:
-        """Every family × size × seed, in that order."""
-        return cls([(f, s, k) for f in families for s in sizes for k in range(seeds)], **kw)
+        """Every seed × size × family, in that order: one seed of every family at the smallest size first, so
+        whatever the budget allows is a table every family is in; later seeds only after the first is done."""
+        return cls([(f, s, k) for k in range(seeds) for s in sizes for f in families], **kw)
 
     def prior(self, fam: str, size: float) -> Optional[float]:
         """The advisor's estimate for one run, scaled to the size's share of the data (None: no estimate)."""
@@ -275,7 +295,7 @@ class ComparePlan:
         self.timings.setdefault(fam, []).append((n_train, seconds))
 
     def fit_budget(self, left: float, anything_measured: bool) -> list[dict[str, Any]]:
-        """Drop the slowest family's remaining runs until the plan fits `left` seconds (see `_fit_budget`)."""
+        """Keep runs in plan order while they fit `left` seconds; drop the rest (see `_fit_budget`)."""
         return _fit_budget(self.runs, self.cost, left, anything_measured)
 
     def shares(self, workers: int) -> dict[Run, Optional[float]]:
@@ -459,7 +479,16 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
             "train_seconds": fit_s, "wall_seconds": wall,
             "inference_ms_per_item": metrics.get("inference_ms_per_item"),
             "model_size_bytes": size_bytes, "device": str(getattr(est, "device_", "cpu")),
-            "interpretability": _interpretability(family, name, job["modality"], est), "pid": os.getpid()}
+            "interpretability": _interpretability(family, name, job["modality"], est), "pid": os.getpid(),
+            "one_class": _one_class(metrics)}
+
+
+def _one_class(metrics: dict[str, Any]) -> bool:
+    """Whether a classifier answered one class for every held-out item (a column of the confusion matrix)."""
+    matrix = metrics.get("confusion_matrix")
+    if not matrix or len(matrix) < 2:
+        return False
+    return sum(1 for j in range(len(matrix[0])) if any(row[j] for row in matrix)) <= 1
 
 
 def fan_out(jobs: list[dict[str, Any]], *, workers: int, backend: str = "loky") -> list[dict[str, Any]]:
@@ -540,7 +569,8 @@ def _assemble(desc: ProjectDescriptor, rec: Recommendation, runs: list[dict[str,
         for size in sorted({r["size"] for r in mine}):
             at = [r for r in mine if r["size"] == size]
             points.append({"size": size, "n_train": at[0]["n_train"], "seeds": len(at),
-                           "values": [r["metric"] for r in at], **_summary([r["metric"] for r in at])})
+                           "values": [r["metric"] for r in at], **_summary([r["metric"] for r in at]),
+                           "one_class": any(r.get("one_class") for r in at)})
         curves[fam] = points
         top = [r for r in mine if r["size"] == points[-1]["size"]]
         row: dict[str, Any] = {"status": "measured", "model": top[0]["model"], "size": top[0]["size"],
@@ -582,32 +612,44 @@ def agreement(result: dict[str, Any], predicted: str, higher: bool) -> dict[str,
 
     if len(scores) == 1:
         return {**out, "verdict": "unchallenged", "text": f"only {predicted} was measured; nothing to compare with"}
+    rival = best if best != predicted else max((f for f in scores if f != predicted),
+                                               key=lambda f: scores[f] if higher else -scores[f])
+    delta = abs(scores[predicted] - scores[rival])
+    spread = max((result[f]["metric"].get("std") or 0) for f in (predicted, rival))
+    out["delta"] = delta
+    if result["seeds"] > 1 and delta <= spread:
+        return {**out, "verdict": "tie", "text": f"tie within noise: {predicted} and {rival} differ by Δ {delta:.3f} "
+                                                 f"{label}, within the seeds' spread (± {spread:.3f})"
+                                                 + uneven(predicted, rival)}
+    one_seed = " (one seed: no spread measured)" if result["seeds"] <= 1 else ""
     if best == predicted:
-        runner = max((f for f in scores if f != predicted), key=lambda f: scores[f] if higher else -scores[f])
-        delta = abs(scores[predicted] - scores[runner])
-        return {**out, "verdict": "agrees", "delta": delta,
-                "text": f"agrees: {predicted} measured best, by {delta:.3f} {label} over {runner}"
-                        + uneven(predicted, runner)}
-    delta = abs(scores[best] - scores[predicted])
-    spread = max((result[f]["metric"]["std"] or 0) for f in (best, predicted))
-    noise = " (within the seeds' spread)" if result["seeds"] > 1 and delta <= spread else ""
-    return {**out, "verdict": "disagrees", "delta": delta,
-            "text": f"disagrees: {best} measured better by Δ {delta:.3f} {label}{noise}" + uneven(best, predicted)}
+        return {**out, "verdict": "agrees",
+                "text": f"agrees: {predicted} measured best, by {delta:.3f} {label} over {rival}"
+                        + one_seed + uneven(predicted, rival)}
+    return {**out, "verdict": "disagrees",
+            "text": f"disagrees: {best} measured better by Δ {delta:.3f} {label}" + (
+                f", beyond the seeds' spread (± {spread:.3f})" if not one_seed else one_seed)
+                    + uneven(best, predicted)}
 
 
 def _crossovers(curves: dict[str, list[dict[str, Any]]], higher: bool) -> dict[str, Any]:
-    base = {p["size"]: p for p in curves.get("classical", [])}
+    """Where hybrid and deep overtake classical, beyond the seeds' spread, over sizes where both models predict
+    more than one class (a model that answers one class everywhere has lost nothing, and been overtaken by
+    nobody)."""
+    base = {p["size"]: p for p in curves.get("classical", []) if not p.get("one_class")}
     out: dict[str, Any] = {}
     for fam in ("hybrid", "deep"):
         if fam not in curves or not base:
             continue
-        common = [p for p in curves[fam] if p["size"] in base]
+        common = [p for p in curves[fam] if p["size"] in base and not p.get("one_class")]
         c = crossover([base[p["size"]]["n_train"] for p in common], [base[p["size"]]["mean"] for p in common],
-                      [p["mean"] for p in common], higher_is_better=higher)
+                      [p["mean"] for p in common], higher_is_better=higher,
+                      noise=[max(base[p["size"]]["std"] or 0.0, p["std"] or 0.0) for p in common])
         out[fam] = {**c, "text": f"{fam} vs classical: {c['text']}"}
     found = [(v["n_train"], f) for f, v in out.items() if v["status"] in ("inside", "below_range") and v["holds"]]
     if not base:
-        summary = "classical was not measured, so there is no crossover to find"
+        summary = ("classical answered one class at every size measured, so there is no crossover to find"
+                   if curves.get("classical") else "classical was not measured, so there is no crossover to find")
     elif not out:
         summary = "no deep or hybrid curve measured"
     elif found:
