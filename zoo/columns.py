@@ -21,9 +21,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 KINDS = ("numeric", "categorical", "date", "text", "id")
 ACTIONS = ("kept", "dropped_id", "dropped_constant", "calendar")
-CALENDAR = ("year", "month", "day", "dayofweek", "dayofyear")
-CALENDAR_WORDS = {"year": "year", "month": "month", "day": "day", "dayofweek": "day of week",
-                  "dayofyear": "day of year"}
+CALENDAR = ("year", "month", "day", "day_of_week", "day_of_year")     # pandas .dt attributes
 LEAK_THRESHOLD = 0.99      # one column alone scoring this (balanced accuracy / R², CV) is a possible leak
 LEAK_FOLDS = 5
 MAX_LEAK_ROWS = 20_000     # leak checks run on a sample this large
