@@ -31,9 +31,14 @@ def action_text(col: ColumnCheck, checks: DataChecks) -> str:
     return text
 
 
+def _share(x: float) -> str:
+    """0%, 0.4%, 12%: a small share is not shown as 0%."""
+    return f"{x:.1%}" if 0 < x < 0.1 else f"{x:.0%}"
+
+
 def check_rows(checks: DataChecks) -> list[dict[str, str]]:
     """One row of ready-to-show strings per column: column, type, missing, distinct, action, leak flag."""
-    return [{"column": c.name, "type": KIND_LABELS.get(c.kind, c.kind), "missing": f"{c.missing_share:.0%}",
+    return [{"column": c.name, "type": KIND_LABELS.get(c.kind, c.kind), "missing": _share(c.missing_share),
              "distinct": f"{c.distinct:,}", "action": action_text(c, checks), "leak": "yes" if c.leak else "",
              "dropped": "yes" if c.action.startswith("dropped") else "",
              "alone": f"{c.leak_score:.3f}" if c.leak_score is not None else "—"} for c in checks.columns]
