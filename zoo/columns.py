@@ -30,6 +30,7 @@ MIN_ID_ROWS = 10           # fewer rows than this: nothing is called an ID (ever
 _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key)$|^(id|uuid|guid|index|key)([_\W]|$)|[a-z]Id$|ID$",
                       re.IGNORECASE)
 _DATE_SAMPLE = 200
+_YEAR_OR_MONTH = r"(?i)\d{4}|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 
 
 @dataclass
@@ -59,16 +60,19 @@ def to_dates(col: Any) -> Any:
     if pd.api.types.is_datetime64_any_dtype(col):
         out = col
     else:
+        values = col.astype("object")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = pd.to_datetime(col.astype("object"), errors="coerce", format="mixed")
+            out = pd.to_datetime(values, errors="coerce", format="ISO8601")        # fast path: 2024-03-17
+            if out.isna().sum() > values.isna().sum():
+                out = pd.to_datetime(values, errors="coerce", format="mixed")
     tz = getattr(getattr(out, "dt", None), "tz", None)
     return out.dt.tz_localize(None) if tz is not None else out
 
 
 def looks_like_dates(col: Any) -> bool:
     """Whether a column holds dates: a datetime dtype, or strings of which a sample all read as dates (and look
-    like them: a digit and a separator, not bare numbers)."""
+    like them: a separator and a four-digit year or a month's name; not bare numbers, not versions like 1.2.3)."""
     import pandas as pd
 
     if pd.api.types.is_datetime64_any_dtype(col):
@@ -82,6 +86,8 @@ def looks_like_dates(col: Any) -> bool:
     if not sample.str.contains(r"\d", regex=True).all() or not sample.str.contains(r"[-/:.\s]", regex=True).all():
         return False
     if sample.str.fullmatch(r"[+-]?\d+([.,]\d+)?").any():
+        return False
+    if not sample.str.contains(_YEAR_OR_MONTH, regex=True).all():
         return False
     return bool(to_dates(sample).notna().all())
 
@@ -112,6 +118,7 @@ def profile_columns(df: Any) -> list[ColumnProfile]:
     """Each column's kind, missing share, distinct values and action (a table of at least one row)."""
     n = len(df)
     out = []
+    taken = {str(c) for c in df.columns}
     for name in df.columns:
         col = df[name]
         distinct = int(col.nunique(dropna=True))
@@ -120,10 +127,11 @@ def profile_columns(df: Any) -> list[ColumnProfile]:
         profile = ColumnProfile(str(name), kind, missing, distinct)
         if kind == "id":
             profile.action = "dropped_id"
-        elif n >= 2 and int(col.nunique(dropna=False)) <= 1:
+        elif n >= 2 and (distinct == 0 or (distinct == 1 and missing == 0)):      # one value in every row
             profile.action = "dropped_constant"
         elif kind == "date":
-            profile.action, profile.features = "calendar", [f"{name}_{part}" for part in CALENDAR]
+            profile.action, profile.features = "calendar", _feature_names(str(name), taken)
+        taken.update(profile.features)
         out.append(profile)
     if all(p.action.startswith("dropped") for p in out):      # never drop every column: keep them as they are
         for p in out:
@@ -131,10 +139,22 @@ def profile_columns(df: Any) -> list[ColumnProfile]:
     return out
 
 
-def calendar_features(col: Any, name: str) -> dict[str, Any]:
-    """Year, month, day, day of week (0 = Monday) and day of year of a date column, as floats (NaN: not a date)."""
+def _feature_names(name: str, taken: set[str]) -> list[str]:
+    """NAME_year, NAME_month, ...: an underscore more where a name is already a column."""
+    names = []
+    for part in CALENDAR:
+        feature = f"{name}_{part}"
+        while feature in taken:
+            feature = f"{name}_{feature[len(name):]}"
+        names.append(feature)
+    return names
+
+
+def calendar_features(col: Any, names: list[str]) -> dict[str, Any]:
+    """Year, month, day, day of week (0 = Monday) and day of year of a date column, as floats (NaN: not a date),
+    under `names` (one per zoo.columns.CALENDAR part)."""
     stamps = to_dates(col)
-    return {f"{name}_{part}": getattr(stamps.dt, part).astype("float64") for part in CALENDAR}
+    return {feature: getattr(stamps.dt, part).astype("float64") for feature, part in zip(names, CALENDAR)}
 
 
 class ColumnPrep(TransformerMixin, BaseEstimator):
@@ -154,6 +174,7 @@ class ColumnPrep(TransformerMixin, BaseEstimator):
         self.columns_in_ = [p.name for p in profiles]
         self.dropped_ = {p.name: p.action for p in profiles if p.action.startswith("dropped") and wanted[p.action]}
         self.date_columns_ = [p.name for p in profiles if p.action == "calendar" and self.dates]
+        self.date_features_ = {p.name: p.features for p in profiles if p.name in self.date_columns_}
         self.numeric_columns_ = [p.name for p in profiles if p.kind == "numeric" and p.name not in self.dropped_]
         return self
 
@@ -170,7 +191,7 @@ class ColumnPrep(TransformerMixin, BaseEstimator):
         parts: dict[str, Any] = {}
         for c in keep:
             if c in self.date_columns_:
-                parts.update(calendar_features(X[c], c))
+                parts.update(calendar_features(X[c], self.date_features_[c]))
             else:
                 parts[c] = X[c]
         return pd.DataFrame(parts, index=X.index)

@@ -30,6 +30,12 @@ def _lines(checks: DataChecks) -> list[str]:
     lines += [f"warning: column {c.name!r} alone predicts the target ({metric} {c.leak_score:.3f}, "
               f"{checks.folds}-fold CV on the training split): a possible leak; is it known before the outcome? "
               "(kept)" for c in checks.columns if c.leak and c.leak_score is not None]
+    from zoo.columns import MAX_LEAK_COLUMNS
+
+    unscored = [c.name for c in checks.columns if c.leak_score is None and not c.action.startswith("dropped")]
+    if checks.folds and unscored:
+        lines.append(f"data: {len(unscored):,} column(s) not scored for leaks (e.g. {unscored[0]!r}; the check "
+                     f"takes the first {MAX_LEAK_COLUMNS:,} columns)")
     return lines
 
 
