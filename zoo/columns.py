@@ -114,14 +114,26 @@ def _kind(col: Any, name: str, distinct: int, n: int) -> str:
     return "categorical"
 
 
-def profile_columns(df: Any) -> list[ColumnProfile]:
-    """Each column's kind, missing share, distinct values and action (a table of at least one row)."""
+def _distinct(col: Any, exact: bool) -> int:
+    """Distinct values, missing not counted; with `exact=False` a float column's count is only 0, 1 or 2 (more
+    than one): all the decisions need, without hashing every value."""
+    import pandas as pd
+
+    if exact or not pd.api.types.is_float_dtype(col):
+        return int(col.nunique(dropna=True))
+    low, high = col.min(), col.max()
+    return 0 if pd.isna(low) else 1 if low == high else 2
+
+
+def profile_columns(df: Any, *, exact: bool = True) -> list[ColumnProfile]:
+    """Each column's kind, missing share, distinct values and action (a table of at least one row); `exact=False`
+    (what a model's fit needs) skips counting the distinct values of float columns."""
     n = len(df)
     out = []
     taken = {str(c) for c in df.columns}
     for name in df.columns:
         col = df[name]
-        distinct = int(col.nunique(dropna=True))
+        distinct = _distinct(col, exact)
         kind = _kind(col, str(name), distinct, n)
         missing = float(col.isna().mean()) if n else 0.0
         profile = ColumnProfile(str(name), kind, missing, distinct)
@@ -168,7 +180,7 @@ class ColumnPrep(TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> "ColumnPrep":
         """Learn from DataFrame `X` which columns to drop and which are dates; returns self."""
-        profiles = profile_columns(X)
+        profiles = profile_columns(X, exact=False)
         wanted = {"dropped_id": self.drop_ids, "dropped_constant": self.drop_constant, "calendar": self.dates}
         self.profiles_ = profiles
         self.columns_in_ = [p.name for p in profiles]
