@@ -200,6 +200,36 @@ class RunInfo(Record):
     finished: Optional[str] = Field(default=None, description="Local time the run finished, ISO 8601.")
 
 
+# ----------------------------------------------------------------------------- data_checks.json
+
+class ColumnCheck(Record):
+    """One column of a table as the checks before training saw it (zoo.columns.ColumnProfile)."""
+
+    name: str = Field(description="The column.")
+    kind: Literal["numeric", "categorical", "date", "text", "id"] = Field(description="Inferred type.")
+    missing_share: float = Field(default=0.0, description="Share of rows with no value, 0-1.")
+    distinct: int = Field(default=0, description="Distinct values (cardinality), missing not counted.")
+    action: Literal["kept", "dropped_id", "dropped_constant", "calendar"] = Field(
+        default="kept", description="dropped_id / dropped_constant: left out of training; calendar: a date "
+        "column turned into `features`.")
+    features: list[str] = Field(default_factory=list, description="Calendar features made from a date column.")
+    leak_score: Optional[float] = Field(
+        default=None, description="Cross-validated score of this column alone (see DataChecks.metric).")
+    leak: bool = Field(default=False, description="leak_score reached DataChecks.leak_threshold: a possible leak.")
+
+
+class DataChecks(Record):
+    """data_checks.json: each column's type, missing share and cardinality on the training split, what training
+    did with it, and the columns that alone predict the target (possible leaks, kept)."""
+
+    rows: int = Field(description="Training-split rows checked.")
+    columns: list[ColumnCheck] = Field(default_factory=list)
+    metric: Optional[str] = Field(default=None, description="Leak score: balanced_accuracy or r2.")
+    folds: int = Field(default=0, description="Cross-validation folds of the leak scores (0: not scored).")
+    leak_threshold: float = Field(default=0.99, description="A column alone scoring this is flagged.")
+    lines: list[str] = Field(default_factory=list, description="What was said about the columns, one line each.")
+
+
 # ----------------------------------------------------------------------------- explain.json
 
 class Piece(Record):
@@ -499,6 +529,7 @@ class RunRecords(BaseModel):
     explain: Optional[Explanation] = None
     run: Optional[RunInfo] = None
     compare: Optional[CompareResult] = None
+    checks: Optional[DataChecks] = None
     source: Optional[str] = Field(default=None, description="The run folder read, if any.")
     problems: list[str] = Field(default_factory=list, description="Files present but unreadable, one line each.")
 
@@ -510,6 +541,7 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "explain": ("explain.json", Explanation),
     "run": ("run.json", RunInfo),
     "compare": ("compare.json", CompareResult),
+    "checks": ("data_checks.json", DataChecks),
 }
 
 

@@ -37,7 +37,14 @@ def med_compare(tmp_path_factory) -> tuple[Path, str]:
     result = run_advisor("compare", MED, "--families", "classical,deep", "--sizes", "0.5,1.0", "--seeds", "2",
                          "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stderr
+    (out.parent / "stderr.txt").write_text(result.stderr, encoding="utf-8")
     return out, result.stdout
+
+
+def test_compare_prints_the_data_checks_table(med_compare):
+    err = (med_compare[0].parent / "stderr.txt").read_text(encoding="utf-8")
+    assert "data checks on the training split (455 rows, 30 columns):" in err
+    assert "dropped column" not in err and "alone predicts the target" not in err    # an honest table
 
 
 def test_compare_writes_both_families_curves_and_agreement(med_compare):

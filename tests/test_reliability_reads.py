@@ -166,6 +166,7 @@ EDITS = {
     "explain.json": ((_set("seconds", value="abc"), "seconds"), (_set("importance", value=[1, 2]), "importance")),
     "run.json": ((_set("seed", value="abc"), "seed"), (_set("versions", value=[1, 2]), "versions")),
     "compare.json": ((_set("data", "train", value="all"), "data.train"), (_set("data", value=[1, 2]), "data")),
+    "data_checks.json": ((_set("rows", value="abc"), "rows"), (_set("columns", value=[1, 2]), "columns")),
 }
 YAML_EDITS = ((b"n_samples: 60", b"n_samples: many", "data.n_samples"), (b"modality: tabular", b"modality: [1, 2]",
                                                                           "data.modality"))
@@ -186,7 +187,8 @@ def _corruptions(run: Path, name: str) -> list[tuple[str, bytes, str]]:
     return typed + [("deep file", DEEP, "nested too deeply"), ("top-level list", b"[1, 2]", "")]
 
 
-RUN_FILES = ("descriptor.yaml", "recommendation.json", "metrics.json", "explain.json", "run.json", "compare.json")
+RUN_FILES = ("descriptor.yaml", "recommendation.json", "metrics.json", "explain.json", "run.json", "compare.json",
+             "data_checks.json")
 
 
 @pytest.mark.parametrize("name", RUN_FILES)

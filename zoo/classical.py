@@ -37,6 +37,7 @@ from threadpoolctl import threadpool_limits
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from zoo.columns import ColumnPrep
 from zoo.features import FEATURE_GROUPS, HandcraftedImageFeatures
 from zoo.forecasting import has_trend, season_length, series_input, timestamps_of
 
@@ -135,6 +136,8 @@ class _TabularMixin:
                              f"(shape={df.shape}) while a minimum of 1 is required.")
         self.n_features_in_ = df.shape[1]
         self.columns_ = list(df.columns)
+        self.column_prep_ = ColumnPrep().fit(df)          # ID-like / constant columns out, dates as calendar
+        df = self.column_prep_.transform(df)
         self.numeric_features_, self.categorical_features_ = _split_columns(df)
         return _coerce(df, self.numeric_features_, self.categorical_features_)
 
@@ -143,7 +146,7 @@ class _TabularMixin:
         if isinstance(X, pd.DataFrame):
             df = X.copy()
             df.columns = [str(c) for c in df.columns]
-            missing = [c for c in self.columns_ if c not in df.columns]
+            missing = [c for c in self._needed_columns() if c not in df.columns]
             if missing:
                 from zoo.data import names_text
 
@@ -154,7 +157,14 @@ class _TabularMixin:
                 raise ValueError(f"X has {arr.shape[1]} features, but {type(self).__name__} is expecting "
                                  f"{self.n_features_in_} features as input.")
             df = pd.DataFrame(arr, columns=self.columns_).infer_objects()
+        prep = getattr(self, "column_prep_", None)          # None: a model saved before the column checks
+        df = prep.transform(df) if prep is not None else df
         return _coerce(df, self.numeric_features_, self.categorical_features_)
+
+    def _needed_columns(self) -> list[str]:
+        """The fitted input columns predict reads (a dropped ID or constant column may be absent)."""
+        prep = getattr(self, "column_prep_", None)
+        return prep.needed_columns_ if prep is not None else self.columns_
 
     @property
     def feature_names_out_(self) -> np.ndarray:

@@ -114,8 +114,15 @@ def _tabular_side(model: Any, onx: Any, family: str) -> dict[str, Any]:
     inputs = [{"name": i.name, "column": c, "dtype": dtype, "shape": [None, 1], "missing": missing}
               for i, c, (dtype, missing) in zip(onx.graph.input, [*model.numeric_features_,
                                                                    *model.categorical_features_], kinds)]
-    return {"family": family, "modality": "tabular", "inputs": inputs, "outputs": [o.name for o in onx.graph.output],
+    side = {"family": family, "modality": "tabular", "inputs": inputs, "outputs": [o.name for o in onx.graph.output],
             "classes": [c.item() if hasattr(c, "item") else c for c in model.classes_] if classifier else None}
+    prep = getattr(model, "column_prep_", None)      # zoo.columns: dates become calendar inputs outside the graph
+    if prep is not None and prep.date_columns_:
+        from zoo.columns import CALENDAR
+
+        side["calendar"] = {c: {f"{c}_{part}": f"pandas .dt.{part} of {c}" for part in CALENDAR}
+                            for c in prep.date_columns_}
+    return side
 
 
 def _tabular_mlp(model: Any) -> tuple[Any, dict[str, Any]]:

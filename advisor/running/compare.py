@@ -336,6 +336,9 @@ class Comparison:
         self.train, self.test = zoo.split_dataset(data, self.task, seed=SPLIT_SEED, horizon=desc.data.horizon)
         echo(f"data: {len(data):,} items; train {len(self.train):,}, the same held-out test {len(self.test):,} "
              "for every family")
+        from advisor.running.checks import check_data
+
+        check_data(self.train, self.task, self.modality, seed=SPLIT_SEED, echo=echo)     # tabular: column table
         self.index = {(s, k): subsample(self.train.y, len(self.train), s, k, self.task)
                       for s in self.sizes for k in range(seeds)}
         self.plan = ComparePlan.grid([f for f in self.families if f in picks], self.sizes, seeds,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Optional
 
 from zoo.data import check_data_path, names_text
 from zoo.images import IMAGE_SUFFIXES, image_path_column
@@ -72,12 +73,20 @@ def table_inputs(meta: dict[str, Any], df: Any, source: "Path | str" = "the tabl
     return [f"row {i}" for i in range(len(df))], df
 
 
-def predict_items(run_dir: Path, source: Path, *, trust: bool = False) -> list[dict[str, Any]]:
+def _warn(line: str) -> None:
+    from zoo.terminal import terminal_safe
+
+    print(terminal_safe(f"advisor: warning: {line}"), file=sys.stderr)
+
+
+def predict_items(run_dir: Path, source: Path, *, trust: bool = False,
+                  warn: Optional[Callable[[str], None]] = None) -> list[dict[str, Any]]:
     """One {"input", "prediction", "probabilities"} per item, labels as in the training data; an image that
     cannot be read gets {"input", "prediction": None, "error"} (listed last).
 
     The model is unpickled only from a folder this user's `advisor train` signed, unchanged, or with
-    `trust=True` (else zoo.trust.UntrustedModelError, listing the files).
+    `trust=True` (else zoo.trust.UntrustedModelError, listing the files). A value the model cannot read (text
+    in a column numeric at training) is one `warn` line per row (default: stderr) and is treated as missing.
     """
     import zoo
 
@@ -86,6 +95,11 @@ def predict_items(run_dir: Path, source: Path, *, trust: bool = False) -> list[d
         raise FileNotFoundError(f"{run_dir}: not a run folder (no model.json); run `advisor train` first")
     model = zoo.load_model(run_dir, trust=trust)
     names, X = read_inputs(meta, source)
+    if meta.get("modality") in ("tabular", "time_series"):
+        from zoo.columns import input_problems
+
+        for line in input_problems(model, X, names):
+            (warn or _warn)(line)
     failed: dict[str, str] = {}
     if meta.get("modality") == "image":           # truncated, fake or oversized images: reported, not fatal
         failed = {n: why for n in names if (why := zoo.image_problem(Path(n)))}

@@ -27,6 +27,7 @@ from zoo.io import publish_folder, write_text_atomic
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
 from advisor.records import Explanation, RunInfo, RunMetrics, dump_record
+from advisor.running.checks import check_data
 from advisor.running.fitting import TrainError, build_estimator, check_model_serves, fit_for_task, params_for
 from advisor.running.outfolder import MARKERS, claim_out
 from advisor.running.selection import choose_model
@@ -169,6 +170,7 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     info = check_model_serves(name, modality, task)
 
     data, train, test = _load_and_split(desc, task, modality, seed, echo, dataset)
+    checks = check_data(train, task, modality, seed=seed, echo=echo)      # tabular: the column table, drops, leaks
 
     budget = time_budget_minutes or desc.resources.time_budget_minutes
     with feature_memo():                        # features computed while selecting are reused by the final fit
@@ -184,7 +186,7 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
         small = info.family == "classical" and modality in ("tabular", "time_series")
         with small_fit_threads(len(train)) if small else nullcontext():
             return _fit_and_write(desc, rec, out, name, info, estimator, data, train, test, choice,
-                                  device=device, seed=seed, fresh=fresh, echo=echo)
+                                  device=device, seed=seed, fresh=fresh, echo=echo, checks=checks)
 
 
 def measure_choice(desc: ProjectDescriptor, rec: Recommendation, *, seed: int = 0,
@@ -220,7 +222,7 @@ def _choose(desc: ProjectDescriptor, rec: Recommendation, train: Any, budget: Op
 
 def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name: str, info: Any, estimator: Any,
                    data: Any, train: Any, test: Any, choice: Any, *, device: Optional[str], seed: int, fresh: bool,
-                   echo: Callable[[str], None]) -> dict[str, Any]:
+                   echo: Callable[[str], None], checks: Any = None) -> dict[str, Any]:
     """Fit the chosen model on the whole training split, score the held-out split once, write the run folder."""
     import zoo
     from zoo.devices import announce_device
@@ -266,7 +268,7 @@ def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name
     if choice is not None:
         rec = rec.model_copy(update={"trace": rec.trace + choice.trace})
     explanation = _explain(estimator, name, info.family, test, task, seed, echo)
-    _write_run(out, estimator, name, desc, rec, metrics, data.classes, modality, explanation)
+    _write_run(out, estimator, name, desc, rec, metrics, data.classes, modality, explanation, checks=checks)
     shutil.rmtree(folder, ignore_errors=True)
     return metrics
 
@@ -328,7 +330,7 @@ def _backbone(name: str) -> dict[str, Any]:
 
 def _write_run(out: Path, estimator: Any, name: str, desc: ProjectDescriptor, rec: Recommendation,
                metrics: dict[str, Any], classes: list[Any], modality: str,
-               explanation: Optional[dict[str, Any]] = None) -> None:
+               explanation: Optional[dict[str, Any]] = None, *, checks: Any = None) -> None:
     """Build the run folder aside, then swap it in whole (zoo.io.publish_folder: never half-written)."""
     import zoo
 
@@ -346,6 +348,8 @@ def _write_run(out: Path, estimator: Any, name: str, desc: ProjectDescriptor, re
         if explanation is not None:
             explained = Explanation.model_validate(json.loads(json.dumps(explanation, default=str)))
             write_text_atomic(staging / "explain.json", dump_record(explained, indent=1))
+        if checks is not None:
+            write_text_atomic(staging / "data_checks.json", dump_record(checks))
         info = RunInfo(seed=metrics["seed"], versions=zoo.library_versions(),
                        classes=json.loads(json.dumps(list(classes or []), default=str)),
                        finished=time.strftime("%Y-%m-%dT%H:%M:%S"))

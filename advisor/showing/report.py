@@ -18,8 +18,8 @@ from markupsafe import Markup
 
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
-from advisor.records import (FILES, CompareResult, Explanation, MeasuredFamily, RecordError, RunInfo, RunMetrics,
-                             RunRecords, Unparsable, coerce_record, read_record)
+from advisor.records import (FILES, CompareResult, DataChecks, Explanation, MeasuredFamily, RecordError, RunInfo,
+                             RunMetrics, RunRecords, Unparsable, coerce_record, read_record)
 from advisor.showing import charts
 from zoo.io import write_text_atomic
 from advisor.units import nbytes as _bytes
@@ -34,6 +34,7 @@ PIECES = (
     ("run", "run.json", "library versions and the seed"),
 )
 COMPARE_PIECE = ("compare", "compare.json", "the family comparison and learning curves (`advisor compare`)")
+CHECKS_PIECE = ("checks", "data_checks.json", "each column's type, missing share, cardinality, drops and leaks")
 _B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _WHY = re.compile(r"^(.*?)\s*\[([\w.\-]+)\]$", re.S)
 
@@ -53,7 +54,7 @@ def load_run(folder: Union[str, Path]) -> RunRecords:
         raise ReportError(f"{folder}: no such run folder")
     found: dict[str, Any] = {}
     problems: list[str] = []
-    for key, name, _ in (*PIECES, COMPARE_PIECE):
+    for key, name, _ in (*PIECES, COMPARE_PIECE, CHECKS_PIECE):
         try:
             found[key] = read_record(folder, key)
         except Unparsable as exc:
@@ -507,6 +508,25 @@ def _selection(metrics: Optional[RunMetrics]) -> Optional[dict[str, Any]]:
     return {"verdict": verdict, "rows": rows, "facts": facts}
 
 
+def _checks(checks: Optional[DataChecks]) -> Optional[dict[str, Any]]:
+    """The data checks of a tabular run (data_checks.json) as table rows and a summary."""
+    if checks is None:
+        return None
+    from advisor.showing.columns import METRIC_LABELS, check_rows
+
+    rows = check_rows(checks)
+    dropped = sum(1 for r in rows if r["dropped"])
+    dates = sum(1 for c in checks.columns if c.action == "calendar")
+    metric = METRIC_LABELS.get(str(checks.metric), checks.metric)
+    summary = (f"{len(rows):,} columns on the {checks.rows:,} rows of the training split: {dropped:,} dropped, "
+               f"{dates:,} date column(s) as calendar features.")
+    if checks.folds:
+        summary += f" 'alone': each kept column's {checks.folds}-fold CV {metric} on its own."
+    return {"rows": rows, "summary": summary, "lines": checks.lines,
+            "leaks": [c.name for c in checks.columns if c.leak],
+            "leak_rule": f"{metric} ≥ {checks.leak_threshold:g} on its own, {checks.folds}-fold CV"}
+
+
 def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> dict[str, Any]:
     """The report's view model: strings and SVG only (the template does no arithmetic).
 
@@ -549,6 +569,7 @@ def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> di
                                   rec.model_note if rec else ""),
         "descriptor": _descriptor(desc), "rec": _recommendation(rec),
         "costs": _costs(rec, metrics, cmp),
+        "checks": _checks(data.checks),
         "curves": _curves(metrics), "metrics": _metrics(metrics, explain), "selection": _selection(metrics),
         "interp": _interpretability(explain, data.explain is not None) if is_run else None,
         "gallery": _gallery(explain), "env": _environment(metrics, run, rec, data.explain),
