@@ -285,9 +285,12 @@ def _launch_torchrun(desc: Any, rec: Any, descriptor: str, nproc: int, **opts: A
               help="torchrun: data-parallel training of a deep model (PyTorch DDP) in --nproc processes.")
 @click.option("--nproc", type=COUNT, default=2, show_default=True,
               help="Processes for --launcher torchrun (one per GPU; gloo on CPU).")
+@click.option("--refit-full", is_flag=True,
+              help="After scoring the held-out split, refit the chosen model (same settings) on all the data and "
+                   "save that one; the scores shown stay those of the model fit on the training split.")
 def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: Optional[str],
               model_name: Optional[str], time_budget: Optional[float], seed: int, quiet: bool,
-              report: bool, fresh: bool, rules_only: bool, launcher: str, nproc: int) -> None:
+              report: bool, fresh: bool, rules_only: bool, launcher: str, nproc: int, refit_full: bool) -> None:
     """Train the advisor's pick on the data, evaluate on a held-out split, save a run folder.
 
     The rules propose; a measurement on the training split settles: a quick probe of the rules' top approaches
@@ -306,6 +309,8 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     from zoo import distributed
 
     desc, rec = _load(descriptor, data)
+    if launcher == "torchrun" and refit_full:
+        _fail("--refit-full is for one process; drop --launcher torchrun or --refit-full")
     if launcher == "torchrun":
         _launch_torchrun(desc, rec, descriptor, nproc, data=data, out=out, device=device, model=model_name,
                          time_budget=time_budget, seed=seed, quiet=quiet, report=report, fresh=fresh)
@@ -323,7 +328,7 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     try:
         metrics = train_run(desc, rec, out=run_dir, model_name=model_name, device=device,
                             time_budget_minutes=time_budget, seed=seed, quiet=quiet or not main, fresh=fresh,
-                            select=not rules_only, echo=say)
+                            select=not rules_only, echo=say, refit_full=refit_full)
     except TrainInterrupted as exc:
         _say(f"\nadvisor: interrupted: {exc}", err=True)
         sys.exit(130)
@@ -343,6 +348,9 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     if metrics.get("baselines"):
         _say("baselines on the same horizon: " + ", ".join(
             f"{name.replace('_', ' ')} mae {b['mae']:.3f}" for name, b in metrics["baselines"].items()))
+    if metrics.get("refit_full"):
+        _say(f"refit: the saved model was refit on all {metrics['n_refit']:,} items; the scores above are of the "
+             f"model fit on the {metrics['n_train']:,} training items")
     _say(f"run folder: {run_dir}")
     if report:
         _say(f"report: {_report(run_dir, run_dir / 'report.html')}")
