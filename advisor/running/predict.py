@@ -1,9 +1,15 @@
-"""`advisor predict`: load a run folder's model in a fresh process and predict on files, folders or CSVs."""
+"""`advisor predict`: load a run folder's model in a fresh process and predict on files, folders or CSVs.
+
+:func:`predict` gives a :class:`Predictions`: per-item rows (what `advisor predict` prints), the table
+`advisor predict -o` writes (the input's columns, or `path` for images, then `prediction` and one `proba_<class>`
+column per class), and, when the input holds the run's target column, the held-out metrics of zoo.metrics on it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from zoo.data import check_data_path, names_text
 from zoo.images import IMAGE_SUFFIXES, image_path_column
@@ -49,12 +55,16 @@ def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
         return paths, paths
     if source.is_dir() or source.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt"):
         raise _wrong_input(source, meta, "got " + ("a folder" if source.is_dir() else f"a {source.suffix} file"))
-    import pandas as pd
     if source.suffix.lower() == ".txt":
         texts = [line.rstrip("\n") for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
         return [t[:60] for t in texts], texts
-    return table_inputs(meta, pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq")
-                        else pd.read_csv(source), source)
+    return table_inputs(meta, _read_table(source), source)
+
+
+def _read_table(source: Path) -> Any:
+    import pandas as pd
+
+    return pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq") else pd.read_csv(source)
 
 
 def table_inputs(meta: dict[str, Any], df: Any, source: "Path | str" = "the table") -> tuple[list[str], Any]:
@@ -72,34 +82,179 @@ def table_inputs(meta: dict[str, Any], df: Any, source: "Path | str" = "the tabl
     return [f"row {i}" for i in range(len(df))], df
 
 
-def predict_items(run_dir: Path, source: Path, *, trust: bool = False) -> list[dict[str, Any]]:
-    """One {"input", "prediction", "probabilities"} per item, labels as in the training data; an image that
-    cannot be read gets {"input", "prediction": None, "error"} (listed last).
-
-    The model is unpickled only from a folder this user's `advisor train` signed, unchanged, or with
-    `trust=True` (else zoo.trust.UntrustedModelError, listing the files).
-    """
+def _load_run(run_dir: Path, trust: bool) -> tuple[dict[str, Any], Any]:
+    """(model.json meta, the unpickled model) of a run folder."""
     import zoo
 
     meta = zoo.model_meta(run_dir) if (run_dir / "model.json").exists() else {}
     if not meta:
         raise FileNotFoundError(f"{run_dir}: not a run folder (no model.json); run `advisor train` first")
-    model = zoo.load_model(run_dir, trust=trust)
+    return meta, zoo.load_model(run_dir, trust=trust)
+
+
+@dataclass
+class Predictions:
+    """What a run's model said about one input: `names` and `predictions` of the items it read (`positions`:
+    their rows in `table`, the input as read, when it is a table), `probabilities` (rows in `classes` order) for
+    classifiers, `failed` images ({name: why}), and `scores` (zoo.metrics.evaluate) when the input held the
+    run's target column (`target`)."""
+
+    meta: dict[str, Any]
+    names: list[str]
+    predictions: Any
+    probabilities: Any = None
+    classes: list[Any] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    table: Any = None
+    positions: list[int] = field(default_factory=list)
+    target: Optional[str] = None
+    scores: Optional[dict[str, Any]] = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One {"input", "prediction", "probabilities"} per item; unreadable images last, with "error"."""
+        rows = []
+        for i, name in enumerate(self.names):
+            row: dict[str, Any] = {"input": name, "prediction": _plain(self.predictions[i])}
+            if self.probabilities is not None:
+                row["probabilities"] = {str(_plain(c)): float(p) for c, p in zip(self.classes, self.probabilities[i])}
+            rows.append(row)
+        return rows + [{"input": name, "prediction": None, "error": why} for name, why in self.failed.items()]
+
+    def frame(self) -> Any:
+        """The table `-o` writes: the input's columns (images: `path`), `prediction`, `proba_<class>` per class;
+        unreadable images last, with an `error` column."""
+        import pandas as pd
+
+        image = self.meta.get("modality") == "image"
+        if self.table is not None and not image:
+            out = self.table.iloc[self.positions].reset_index(drop=True)
+        else:
+            out = pd.DataFrame({"path" if image else "text": self.names})
+        added = {"prediction": [_plain(v) for v in self.predictions]}
+        if self.probabilities is not None:
+            added.update({f"proba_{_plain(c)}": self.probabilities[:, j] for j, c in enumerate(self.classes)})
+        for name, values in added.items():
+            out[_free(name, out.columns)] = values
+        if self.failed:
+            out = pd.concat([out, pd.DataFrame({out.columns[0]: list(self.failed), "error": list(self.failed.values())})],
+                            ignore_index=True)
+        return out
+
+
+def _free(name: str, taken: Any) -> str:
+    """`name`, or `name_1`, `name_2` ... when the input already has a column of that name."""
+    taken, candidate, i = {str(c) for c in taken}, name, 0
+    while candidate in taken:
+        i += 1
+        candidate = f"{name}_{i}"
+    return candidate
+
+
+def _inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any, Any]:
+    """(names, model input, the input table or None) of `source`; a table is read once."""
+    if source.exists() and source.is_file() and source.suffix.lower() in (".csv", ".parquet", ".pq"):
+        check_data_path(source)
+        if meta.get("modality") != "image":
+            table = _read_table(source)
+            names, X = table_inputs(meta, table, source)
+            return names, X, table
+        names, X = read_inputs(meta, source)
+        return names, X, _read_table(source)
     names, X = read_inputs(meta, source)
+    return names, X, None
+
+
+def predict(run_dir: Path, source: Path, *, trust: bool = False) -> Predictions:
+    """The run's model on `source` (an image, an image folder, a CSV / Parquet table or a .txt file), scored
+    when the input holds the run's target column.
+
+    The model is unpickled only from a folder this user's `advisor train` signed, unchanged, or with
+    `trust=True` (else zoo.trust.UntrustedModelError, listing the files).
+    """
+    meta, model = _load_run(run_dir, trust)
+    names, X, table = _inputs(meta, source)
     failed: dict[str, str] = {}
+    positions = list(range(len(names)))
     if meta.get("modality") == "image":           # truncated, fake or oversized images: reported, not fatal
-        failed = {n: why for n in names if (why := zoo.image_problem(Path(n)))}
+        from zoo import image_problem
+
+        failed = {n: why for n in names if (why := image_problem(Path(n)))}
         if len(failed) == len(names):
             first = next(iter(failed.items()))
             raise ValueError(f"{source}: none of the {len(names):,} image(s) can be read ({first[0]}: {first[1]})")
-        names = X = [n for n in names if n not in failed]
-    predictions = model.predict(X)
-    probabilities = model.predict_proba(X) if hasattr(model, "predict_proba") and meta.get("classes") else None
-    rows = []
-    for i, name in enumerate(names):
-        row: dict[str, Any] = {"input": name, "prediction": _plain(predictions[i])}
-        if probabilities is not None:
-            row["probabilities"] = {str(_plain(c)): float(p) for c, p in zip(model.classes_, probabilities[i])}
-        rows.append(row)
-    rows += [{"input": name, "prediction": None, "error": why} for name, why in failed.items()]
-    return rows
+        positions = [i for i, n in enumerate(names) if n not in failed]
+        names = X = [names[i] for i in positions]
+    _check_kind(meta, X, source)
+    has_proba = hasattr(model, "predict_proba") and meta.get("classes")
+    result = Predictions(meta=meta, names=names, predictions=model.predict(X),
+                         probabilities=model.predict_proba(X) if has_proba else None,
+                         classes=list(getattr(model, "classes_", meta.get("classes") or [])) if has_proba else [],
+                         failed=failed, table=table, positions=positions)
+    target = meta.get("target")
+    if table is not None and target in table.columns and meta.get("task") in SCORED_TASKS:
+        result.target, result.scores = target, _score(meta, model, X, table[target].iloc[positions], source)
+    return result
+
+
+SCORED_TASKS = ("classification", "regression", "anomaly_detection")
+
+
+def _check_kind(meta: dict[str, Any], X: Any, source: Path) -> None:
+    """A tabular model given a table of no numbers (or nothing): one line, not the estimator's traceback."""
+    if meta.get("modality") in ("tabular", "time_series") and hasattr(X, "columns") and len(X) == 0:
+        raise _wrong_input(source, meta, "it holds no rows")
+
+
+def _score(meta: dict[str, Any], model: Any, X: Any, y: Any, source: Path) -> dict[str, Any]:
+    """zoo.metrics.evaluate on the rows whose target is filled, labels read as training reads them."""
+    import numpy as np
+
+    from zoo.data import Dataset
+    from zoo.metrics import evaluate
+
+    task = meta["task"]
+    keep = np.flatnonzero(y.notna().to_numpy())
+    if not len(keep):
+        raise ValueError(f"{source}: the target column {meta['target']!r} is empty; drop it to predict only")
+    values = y.iloc[keep]
+    if task == "classification" and values.dtype.kind == "f" and (values % 1 == 0).all():
+        values = values.astype(np.int64)                # 1.0, 2.0: integer labels written as floats
+    data = Dataset(modality=str(meta.get("modality")), X=X, y=values.to_numpy(), source=str(source),
+                   target=meta["target"]).subset(keep)
+    return evaluate(model, data, task)
+
+
+def predict_items(run_dir: Path, source: Path, *, trust: bool = False) -> list[dict[str, Any]]:
+    """One {"input", "prediction", "probabilities"} per item, labels as in the training data; an image that
+    cannot be read gets {"input", "prediction": None, "error"} (listed last). See :func:`predict`."""
+    return predict(run_dir, source, trust=trust).rows()
+
+
+OUTPUT_SUFFIXES = (".csv", ".parquet")
+
+
+def check_output(out: Path, run_dir: Path, source: Path) -> None:
+    """Refuse, in one line, an output path `-o` cannot take: another format, a missing folder, a folder, the
+    input itself, or a file of the run folder."""
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{out}: predictions are written as {' or '.join(OUTPUT_SUFFIXES)}; "
+                         f"got {out.suffix or 'no suffix'!r}")
+    if not out.parent.is_dir():
+        raise ValueError(f"{out}: the folder {out.parent} does not exist")
+    if out.is_dir():
+        raise ValueError(f"{out}: is a folder; give a file name ending in .csv")
+    resolved = out.resolve()
+    if source.exists() and resolved == source.resolve():
+        raise ValueError(f"{out}: is the input; write the predictions to another file")
+    if out.exists() and resolved.is_relative_to(run_dir.resolve()):
+        raise ValueError(f"{out}: is a file of the run folder {run_dir}; write the predictions elsewhere")
+
+
+def write_predictions(frame: Any, out: Path) -> None:
+    """Write the predictions table atomically (temp file + rename): CSV, or Parquet for `.parquet`."""
+    from zoo.io import write_atomic
+
+    if out.suffix.lower() == ".parquet":
+        write_atomic(out, lambda handle: frame.to_parquet(handle, index=False))
+    else:
+        write_atomic(out, lambda handle: handle.write(frame.to_csv(index=False).encode("utf-8")))
