@@ -29,16 +29,23 @@ def _wrong_input(source: Path, meta: dict[str, Any], found: str) -> ValueError:
     return ValueError(f"{source}: this run's model takes {modality} data: {expects}; {found}")
 
 
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
 def _image_inputs(meta: dict[str, Any], source: Path) -> list[str]:
     if source.is_dir():
         return sorted(str(p) for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if source.suffix.lower() != ".csv":
+    if source.suffix.lower() in IMAGE_SUFFIXES:
         return [str(source)]
-    import pandas as pd
-    df = pd.read_csv(source)
+    if source.suffix.lower() not in TABLE_SUFFIXES:
+        raise _wrong_input(source, meta, f"got a {source.suffix or 'suffix-less'} file")
+    df = _read_table(source)
+    if df.empty:
+        raise _wrong_input(source, meta, "it holds no rows")
     col = image_path_column(df, exclude=[meta["target"]] if meta.get("target") else ())
-    if not any(Path(str(p)).suffix.lower() in IMAGE_SUFFIXES for p in df[col]):
-        raise _wrong_input(source, meta, f"its column {str(col)!r} names no image files (columns: {names_text(list(df.columns))})")
+    if not any(Path(str(p)).suffix.lower() in IMAGE_SUFFIXES for p in df[col] if isinstance(p, str)):
+        raise _wrong_input(source, meta, f"its column {str(col)!r} names no image files "
+                                         f"(columns: {names_text(list(df.columns))})")
     return [str(p if Path(str(p)).is_absolute() else source.parent / str(p)) for p in df[col]]
 
 
@@ -53,7 +60,8 @@ def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
         if not paths:
             raise ValueError(f"{source}: no images found")
         return paths, paths
-    if source.is_dir() or source.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt"):
+    readable = TABLE_SUFFIXES + ((".txt",) if modality == "text" else ())
+    if source.is_dir() or source.suffix.lower() not in readable:
         raise _wrong_input(source, meta, "got " + ("a folder" if source.is_dir() else f"a {source.suffix} file"))
     if source.suffix.lower() == ".txt":
         texts = [line.rstrip("\n") for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -62,9 +70,21 @@ def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
 
 
 def _read_table(source: Path) -> Any:
+    """The CSV or Parquet table at `source`; one line naming the file when it is not one."""
     import pandas as pd
 
-    return pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq") else pd.read_csv(source)
+    try:
+        return pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq") else pd.read_csv(source)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{source}: empty file, no table in it") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{source}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+                         "save the table as UTF-8 CSV") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        if isinstance(exc, OSError) and not str(exc).lower().startswith(("parquet", "could not")):
+            raise
+        raise ValueError(f"{source}: cannot read as a {source.suffix.lstrip('.')} table "
+                         f"({' '.join(str(exc).split())[:160]})") from None
 
 
 def table_inputs(meta: dict[str, Any], df: Any, source: "Path | str" = "the table") -> tuple[list[str], Any]:
@@ -152,7 +172,7 @@ def _free(name: str, taken: Any) -> str:
 
 def _inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any, Any]:
     """(names, model input, the input table or None) of `source`; a table is read once."""
-    if source.exists() and source.is_file() and source.suffix.lower() in (".csv", ".parquet", ".pq"):
+    if source.exists() and source.is_file() and source.suffix.lower() in TABLE_SUFFIXES:
         check_data_path(source)
         if meta.get("modality") != "image":
             table = _read_table(source)
@@ -186,7 +206,13 @@ def predict(run_dir: Path, source: Path, *, trust: bool = False) -> Predictions:
         names = X = [names[i] for i in positions]
     _check_kind(meta, X, source)
     has_proba = hasattr(model, "predict_proba") and meta.get("classes")
-    result = Predictions(meta=meta, names=names, predictions=model.predict(X),
+    try:
+        predictions = model.predict(X)
+    except ValueError as exc:                       # e.g. a table without the columns the model was fit on
+        if meta.get("modality") != "tabular":
+            raise
+        raise _wrong_input(source, meta, " ".join(str(exc).split())) from None
+    result = Predictions(meta=meta, names=names, predictions=predictions,
                          probabilities=model.predict_proba(X) if has_proba else None,
                          classes=list(getattr(model, "classes_", meta.get("classes") or [])) if has_proba else [],
                          failed=failed, table=table, positions=positions)
@@ -200,7 +226,7 @@ SCORED_TASKS = ("classification", "regression", "anomaly_detection")
 
 
 def _check_kind(meta: dict[str, Any], X: Any, source: Path) -> None:
-    """A tabular model given a table of no numbers (or nothing): one line, not the estimator's traceback."""
+    """A table model given an empty table: one line, not the estimator's traceback."""
     if meta.get("modality") in ("tabular", "time_series") and hasattr(X, "columns") and len(X) == 0:
         raise _wrong_input(source, meta, "it holds no rows")
 
@@ -235,7 +261,7 @@ OUTPUT_SUFFIXES = (".csv", ".parquet")
 
 def check_output(out: Path, run_dir: Path, source: Path) -> None:
     """Refuse, in one line, an output path `-o` cannot take: another format, a missing folder, a folder, the
-    input itself, or a file of the run folder."""
+    input itself, or anything inside the run folder (its files are the run's own)."""
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"{out}: predictions are written as {' or '.join(OUTPUT_SUFFIXES)}; "
                          f"got {out.suffix or 'no suffix'!r}")
@@ -246,8 +272,9 @@ def check_output(out: Path, run_dir: Path, source: Path) -> None:
     resolved = out.resolve()
     if source.exists() and resolved == source.resolve():
         raise ValueError(f"{out}: is the input; write the predictions to another file")
-    if out.exists() and resolved.is_relative_to(run_dir.resolve()):
-        raise ValueError(f"{out}: is a file of the run folder {run_dir}; write the predictions elsewhere")
+    if resolved.is_relative_to(run_dir.resolve()):
+        raise ValueError(f"{out}: is inside the run folder {run_dir} (it holds what `advisor train` wrote); "
+                         "write the predictions elsewhere")
 
 
 def write_predictions(frame: Any, out: Path) -> None:
