@@ -45,8 +45,7 @@ def _train(root: Path, name: str, *extra: str) -> Path:
 
 @pytest.fixture(scope="module")
 def iris(tmp_path_factory) -> Path:
-    """iris (150 rows, 3 named classes) as a CSV with its descriptor, and two runs of the same linear model and
-    seed: `split` (the model fit on the training split) and `full` (--refit-full, with its report)."""
+    """iris (150 rows, 3 named classes) as a CSV with its descriptor, and `split`: a linear model's run."""
     from sklearn.datasets import load_iris
 
     root = tmp_path_factory.mktemp("iris")
@@ -56,8 +55,13 @@ def iris(tmp_path_factory) -> Path:
     (root / "iris.yaml").write_text("name: iris\ntask: classification\ndata:\n  modality: tabular\n"
                                     "  path: iris.csv\n  target: species\n")
     _train(root, "split")
-    _train(root, "full", "--refit-full", "--report")
     return root
+
+
+@pytest.fixture(scope="module")
+def full(iris) -> Path:
+    """The same model and seed as `split`, trained with --refit-full (and its report)."""
+    return _train(iris, "full", "--refit-full", "--report")
 
 
 def test_predict_output_writes_the_input_columns_a_prediction_and_probabilities(iris, tmp_path):
@@ -123,7 +127,7 @@ def test_predict_output_refuses_bad_paths_and_leaves_existing_files_alone(iris, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.csv", "p.csv"]
 
 
-def test_refit_full_saves_the_model_fit_on_all_rows_and_says_so(iris):
+def test_refit_full_saves_the_model_fit_on_all_rows_and_says_so(iris, full):
     from sklearn.base import clone
 
     import zoo
@@ -230,3 +234,13 @@ def test_unreadable_tables_are_one_line_naming_the_file(runs, tmp_path):
     (tmp_path / "junk.csv").write_bytes(b"a,b\n\xff\xfe,1\n")
     for run in ("image", "text", "tabular"):
         _exit_2(_cli("predict", str(runs[run]), str(tmp_path / "junk.csv")), f"{tmp_path / 'junk.csv'}: not UTF-8")
+
+
+def test_an_image_run_given_a_numeric_table_in_python_says_it_takes_images(runs):
+    from sklearn.datasets import load_wine
+
+    import advisor
+
+    run = advisor.load(runs["image"])
+    with pytest.raises(ValueError, match="this run's model takes image data: .*names no image files"):
+        run.predict(load_wine(as_frame=True).frame)

@@ -39,14 +39,18 @@ def _image_inputs(meta: dict[str, Any], source: Path) -> list[str]:
         return [str(source)]
     if source.suffix.lower() not in TABLE_SUFFIXES:
         raise _wrong_input(source, meta, f"got a {source.suffix or 'suffix-less'} file")
-    df = _read_table(source)
+    return _image_paths(meta, _read_table(source), source, source.parent)
+
+
+def _image_paths(meta: dict[str, Any], df: Any, source: "Path | str", base: Path) -> list[str]:
+    """The image paths of a table's path column (relative ones under `base`); one line when it names none."""
     if df.empty:
         raise _wrong_input(source, meta, "it holds no rows")
     col = image_path_column(df, exclude=[meta["target"]] if meta.get("target") else ())
-    if not any(Path(str(p)).suffix.lower() in IMAGE_SUFFIXES for p in df[col] if isinstance(p, str)):
+    if not any(Path(p).suffix.lower() in IMAGE_SUFFIXES for p in df[col] if isinstance(p, str)):
         raise _wrong_input(source, meta, f"its column {str(col)!r} names no image files "
                                          f"(columns: {names_text(list(df.columns))})")
-    return [str(p if Path(str(p)).is_absolute() else source.parent / str(p)) for p in df[col]]
+    return [str(p if Path(str(p)).is_absolute() else base / str(p)) for p in df[col]]
 
 
 def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
@@ -90,6 +94,9 @@ def _read_table(source: Path) -> Any:
 def table_inputs(meta: dict[str, Any], df: Any, source: "Path | str" = "the table") -> tuple[list[str], Any]:
     """(names shown per row, model input) of a table (a DataFrame) for the saved model: the target column left
     out; for text, the text column's strings."""
+    if meta.get("modality") == "image":
+        paths = _image_paths(meta, df, source, Path.cwd())
+        return paths, paths
     if meta.get("target") in df.columns:
         df = df.drop(columns=[meta["target"]])
     if meta.get("modality") == "text":
