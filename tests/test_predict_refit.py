@@ -34,10 +34,10 @@ def _exit_2(result, needle: str) -> str:
     return lines[-1]
 
 
-def _train(root: Path, name: str, *extra: str) -> Path:
+def _train(root: Path, name: str, *extra: str, model: str = "tabular_linear") -> Path:
     out = root / name
     result = subprocess.run([sys.executable, "-m", "advisor.cli", "train", str(root / "iris.yaml"), "--out", str(out),
-                             "--model", "tabular_linear", "--quiet", *extra],
+                             "--model", model, "--quiet", *extra],
                             capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
     return out
@@ -167,6 +167,19 @@ def test_refit_full_forecasting_refits_on_the_whole_series(tmp_path):
     assert "refit: the saved model was refit on all" in result.stdout
 
 
+@pytest.mark.slow
+def test_refit_full_deep_trains_for_the_chosen_epochs_on_all_rows(iris):
+    import zoo
+
+    out = _train(iris, "mlp", "--refit-full", model="tabular_mlp")
+    metrics = json.loads((out / "metrics.json").read_text())
+    saved = zoo.load_model(out)
+    chosen = metrics["history"]["best_epoch"] or len(metrics["history"]["train_loss"])
+    assert metrics["refit_full"] and metrics["n_refit"] == 150
+    assert saved.epochs == chosen and saved.patience is None and saved.val_fraction == 0.0
+    assert saved.history_.epochs_run == chosen
+
+
 def test_api_fit_refit_full(iris):
     import advisor
 
@@ -188,7 +201,8 @@ def runs(iris, tmp_path_factory) -> dict[str, Path]:
     for cls, colour in (("red", (220, 20, 20)), ("blue", (20, 20, 220))):
         (root / "imgs" / cls).mkdir(parents=True)
         for i in range(6):
-            Image.new("RGB", (32, 32), tuple(min(255, c + 5 * i) for c in colour)).save(root / "imgs" / cls / f"{i}.png")
+            shade = tuple(min(255, c + 5 * i) for c in colour)
+            Image.new("RGB", (32, 32), shade).save(root / "imgs" / cls / f"{i}.png")
     ds = zoo.load_dataset(root / "imgs", "image")
     image = zoo.create_model("image_handcrafted_logistic", image_size=32, n_jobs=1).fit(ds.X, ds.y)
     zoo.save_model(image, root / "image", name="image_handcrafted_logistic",

@@ -163,8 +163,8 @@ class Predictions:
         for name, values in added.items():
             out[_free(name, out.columns)] = values
         if self.failed:
-            out = pd.concat([out, pd.DataFrame({out.columns[0]: list(self.failed), "error": list(self.failed.values())})],
-                            ignore_index=True)
+            unread = pd.DataFrame({out.columns[0]: list(self.failed), "error": list(self.failed.values())})
+            out = pd.concat([out, unread], ignore_index=True)
         return out
 
 
