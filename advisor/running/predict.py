@@ -84,9 +84,7 @@ def _read_table(source: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise ValueError(f"{source}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
                          "save the table as UTF-8 CSV") from None
-    except (pd.errors.ParserError, ValueError, OSError) as exc:
-        if isinstance(exc, OSError) and not str(exc).lower().startswith(("parquet", "could not")):
-            raise
+    except (pd.errors.ParserError, ValueError) as exc:        # pyarrow's ArrowInvalid is a ValueError
         raise ValueError(f"{source}: cannot read as a {source.suffix.lstrip('.')} table "
                          f"({' '.join(str(exc).split())[:160]})") from None
 
