@@ -121,14 +121,16 @@ class Run:
 
 def fit(data: Any, target: Any = None, *, time_budget: Optional[float] = None, seed: int = 0,
         out: "str | Path | None" = None, model: Optional[str] = None, device: Optional[str] = None,
-        verbose: bool = False, **needs: Any) -> Run:
+        verbose: bool = False, refit_full: bool = False, **needs: Any) -> Run:
     """Describe `data` (see advisor.describe), recommend, and train as `advisor train` does; the fitted Run.
 
     `data`, `target`: a DataFrame and its target column, `(X, y)` or `X, y`, a table file or an image folder.
     `time_budget`: seconds for the measurement and the fit together. `out`: the run folder to write (default: a
     temporary one, removed at the end of the process or with the Run unless `Run.save` moved it). `model`: train this zoo model as it is
     instead of the measured choice (`--model`). `**needs`: descriptor fields such as `interpretability="required"`.
-    `verbose`: print the progress lines (always kept in `Run.log`)."""
+    `verbose`: print the progress lines (always kept in `Run.log`). `refit_full`: after the held-out scoring,
+    refit the chosen model on all the data and keep that one (`--refit-full`; `Run.metrics` stay the
+    training-split model's held-out scores, with `refit_full` and `n_refit` set)."""
     import zoo
     from advisor.deciding.engine import recommend
     from advisor.running.describe import describe_data
@@ -147,7 +149,7 @@ def fit(data: Any, target: Any = None, *, time_budget: Optional[float] = None, s
     run_dir = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="advisor-run-")) / "run"
     try:
         train_run(desc, rec, out=run_dir, model_name=model, device=device, seed=seed, quiet=not verbose,
-                  echo=echo, dataset=described.dataset)
+                  echo=echo, dataset=described.dataset, refit_full=refit_full)
     except BaseException:
         if out is None:
             shutil.rmtree(run_dir.parent, ignore_errors=True)

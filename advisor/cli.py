@@ -276,9 +276,12 @@ def _launch_torchrun(desc: Any, rec: Any, descriptor: str, nproc: int, **opts: A
               help="torchrun: data-parallel training of a deep model (PyTorch DDP) in --nproc processes.")
 @click.option("--nproc", type=COUNT, default=2, show_default=True,
               help="Processes for --launcher torchrun (one per GPU; gloo on CPU).")
+@click.option("--refit-full", is_flag=True,
+              help="After scoring the held-out split, refit the chosen model (same settings) on all the data and "
+                   "save that one; the scores shown stay those of the model fit on the training split.")
 def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: Optional[str],
               model_name: Optional[str], time_budget: Optional[float], seed: int, quiet: bool,
-              report: bool, fresh: bool, rules_only: bool, launcher: str, nproc: int) -> None:
+              report: bool, fresh: bool, rules_only: bool, launcher: str, nproc: int, refit_full: bool) -> None:
     """Train the advisor's pick on the data, evaluate on a held-out split, save a run folder.
 
     The rules propose; a measurement on the training split settles: a quick probe of the rules' top approaches
@@ -297,6 +300,8 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     from zoo import distributed
 
     desc, rec = _load(descriptor, data)
+    if launcher == "torchrun" and refit_full:
+        _fail("--refit-full is for one process; drop --launcher torchrun or --refit-full")
     if launcher == "torchrun":
         _launch_torchrun(desc, rec, descriptor, nproc, data=data, out=out, device=device, model=model_name,
                          time_budget=time_budget, seed=seed, quiet=quiet, report=report, fresh=fresh)
@@ -314,7 +319,7 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     try:
         metrics = train_run(desc, rec, out=run_dir, model_name=model_name, device=device,
                             time_budget_minutes=time_budget, seed=seed, quiet=quiet or not main, fresh=fresh,
-                            select=not rules_only, echo=say)
+                            select=not rules_only, echo=say, refit_full=refit_full)
     except TrainInterrupted as exc:
         _say(f"\nadvisor: interrupted: {exc}", err=True)
         sys.exit(130)
@@ -334,6 +339,9 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     if metrics.get("baselines"):
         _say("baselines on the same horizon: " + ", ".join(
             f"{name.replace('_', ' ')} mae {b['mae']:.3f}" for name, b in metrics["baselines"].items()))
+    if metrics.get("refit_full"):
+        _say(f"refit: the saved model was refit on all {metrics['n_refit']:,} items; the scores above are of the "
+             f"model fit on the {metrics['n_train']:,} training items")
     _say(f"run folder: {run_dir}")
     if report:
         _say(f"report: {_report(run_dir, run_dir / 'report.html')}")
@@ -396,33 +404,64 @@ def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], famili
 @cli.command("predict")
 @click.argument("model_dir", type=click.Path(file_okay=False))
 @click.argument("inputs", metavar="INPUT")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {input, prediction, probabilities}.")
+@click.option("-o", "--output", metavar="PREDICTIONS.csv",
+              help="Write a table instead (.csv or .parquet): the input's columns (images: path), prediction, and "
+                   "proba_CLASS per class; written atomically.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {input, prediction, probabilities} "
+                                                        "(with -o: {output, rows, columns, scores}).")
 @click.option("--trust", is_flag=True,
               help="Unpickle the model even though your `advisor train` did not sign it (another user's or "
                    "machine's run, or changed since): only for folders whose source you trust.")
-def predict_cmd(model_dir: str, inputs: str, as_json: bool, trust: bool) -> None:
+def predict_cmd(model_dir: str, inputs: str, output: Optional[str], as_json: bool, trust: bool) -> None:
     """Predict with a saved run: INPUT is an image, a folder of images, or a CSV.
+
+    When INPUT is a table holding the run's target column, the predictions are also scored with the metrics
+    `advisor train` reports (on stderr; with -o on stdout).
 
     Loading the model unpickles MODEL_DIR/model.joblib, which can run code. Without --trust, only folders signed
     by your own `advisor train` (signature.json: an HMAC, under a key private to you, of the unchanged file)
     and owned by you are loaded; anything else lists the files and exits 2.
     """
-    from advisor.running.predict import predict_items
+    from advisor.running.predict import check_output, predict, write_predictions
     from zoo.persist import PICKLED_FILES
     from zoo.trust import UntrustedModelError, describe_files, is_trusted
 
+    out = Path(output) if output else None
     pickles = list(PICKLED_FILES)
-    if trust and (Path(model_dir) / pickles[0]).is_file() and not is_trusted(model_dir, pickles):
-        for line in describe_files(model_dir, pickles):
-            _say(f"advisor: --trust: unpickling unsigned {line}", err=True)
     try:
-        rows = predict_items(Path(model_dir), Path(inputs), trust=trust)
+        if out is not None:
+            check_output(out, Path(model_dir), Path(inputs))
+        if trust and (Path(model_dir) / pickles[0]).is_file() and not is_trusted(model_dir, pickles):
+            for line in describe_files(model_dir, pickles):
+                _say(f"advisor: --trust: unpickling unsigned {line}", err=True)
+        result = predict(Path(model_dir), Path(inputs), trust=trust)
+        if out is not None:
+            frame = result.frame()
+            write_predictions(frame, out)
     except UntrustedModelError as exc:
         for line in exc.files:
             _say(f"advisor: would unpickle {line}", err=True)
         _fail(str(exc))
     except (ValueError, FileNotFoundError, ImportError) as exc:
         _fail(str(exc).strip().splitlines()[0])
+    except OSError as exc:
+        _fail(f"{exc.filename or out}: {exc.strerror or exc}; nothing written")
+    scores = _scores_line(result.scores, result.target) if result.scores else None
+    if out is not None:
+        if as_json:
+            _say(json.dumps({"output": str(out), "rows": len(frame), "columns": [str(c) for c in frame.columns],
+                             "target": result.target, "scores": result.scores}, indent=2, default=str),
+                 json_text=True)
+            return
+        from zoo.data import names_text
+
+        _say(f"{out}: {len(frame):,} rows; columns {names_text(list(frame.columns))}")
+        if scores:
+            _say(scores)
+        return
+    if scores:
+        _say(scores, err=True)
+    rows = result.rows()
     if as_json:
         _say(json.dumps(rows, indent=2, default=str), json_text=True)
         return
@@ -432,6 +471,13 @@ def predict_cmd(model_dir: str, inputs: str, as_json: bool, trust: bool) -> None
             continue
         best = f" ({max(row['probabilities'].values()):.2f})" if row.get("probabilities") else ""
         _say(f"{row['input']}\t{row['prediction']}{best}")
+
+
+def _scores_line(scores: dict[str, Any], target: Optional[str]) -> str:
+    """One line of the scores `advisor predict` measured against the input's target column."""
+    keys = ("accuracy", "macro_f1", "roc_auc", "mae", "rmse", "r2", "f1_anomaly")
+    shown = ", ".join(f"{k} {scores[k]:.3f}" for k in keys if isinstance(scores.get(k), float))
+    return f"scores against column {target!r} ({scores.get('n_test', 0):,} rows): {shown}"
 
 
 @cli.command("export")

@@ -151,6 +151,9 @@ class RunMetrics(Record):
         default=None, description="Last epoch restored from an interrupted run's checkpoint, if resumed.")
     processes: int = Field(default=1, description="Training processes (torchrun data parallel: more than 1).")
     selection: Optional[Selection] = Field(default=None, description="How the model was chosen, measured.")
+    refit_full: bool = Field(default=False, description="The saved model was refit on all the data (train + "
+                             "held-out test) after the held-out scoring; the scores are the training-split model's.")
+    n_refit: Optional[int] = Field(default=None, description="Items the saved model was refit on (refit_full).")
     model_size_bytes: Optional[int] = Field(default=None, description="Size of model.joblib.")
     backbone: Optional[str] = Field(
         default=None, description="Hybrid: the frozen pretrained network the model needs beside model.joblib.")

@@ -1,8 +1,14 @@
-"""`advisor predict`: load a run folder's model in a fresh process and predict on files, folders or CSVs."""
+"""`advisor predict`: load a run folder's model in a fresh process and predict on files, folders or CSVs.
+
+:func:`predict` gives a :class:`Predictions`: per-item rows (what `advisor predict` prints), the table
+`advisor predict -o` writes (the input's columns, or `path` for images, then `prediction` and one `proba_<class>`
+column per class), and, when the input holds the run's target column, the held-out metrics of zoo.metrics on it.
+"""
 
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -24,17 +30,28 @@ def _wrong_input(source: Path, meta: dict[str, Any], found: str) -> ValueError:
     return ValueError(f"{source}: this run's model takes {modality} data: {expects}; {found}")
 
 
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
 def _image_inputs(meta: dict[str, Any], source: Path) -> list[str]:
     if source.is_dir():
         return sorted(str(p) for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if source.suffix.lower() != ".csv":
+    if source.suffix.lower() in IMAGE_SUFFIXES:
         return [str(source)]
-    import pandas as pd
-    df = pd.read_csv(source)
+    if source.suffix.lower() not in TABLE_SUFFIXES:
+        raise _wrong_input(source, meta, f"got a {source.suffix or 'suffix-less'} file")
+    return _image_paths(meta, _read_table(source), source, source.parent)
+
+
+def _image_paths(meta: dict[str, Any], df: Any, source: "Path | str", base: Path) -> list[str]:
+    """The image paths of a table's path column (relative ones under `base`); one line when it names none."""
+    if df.empty:
+        raise _wrong_input(source, meta, "it holds no rows")
     col = image_path_column(df, exclude=[meta["target"]] if meta.get("target") else ())
-    if not any(Path(str(p)).suffix.lower() in IMAGE_SUFFIXES for p in df[col]):
-        raise _wrong_input(source, meta, f"its column {str(col)!r} names no image files (columns: {names_text(list(df.columns))})")
-    return [str(p if Path(str(p)).is_absolute() else source.parent / str(p)) for p in df[col]]
+    if not any(Path(p).suffix.lower() in IMAGE_SUFFIXES for p in df[col] if isinstance(p, str)):
+        raise _wrong_input(source, meta, f"its column {str(col)!r} names no image files "
+                                         f"(columns: {names_text(list(df.columns))})")
+    return [str(p if Path(str(p)).is_absolute() else base / str(p)) for p in df[col]]
 
 
 def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
@@ -48,19 +65,37 @@ def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
         if not paths:
             raise ValueError(f"{source}: no images found")
         return paths, paths
-    if source.is_dir() or source.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt"):
+    readable = TABLE_SUFFIXES + ((".txt",) if modality == "text" else ())
+    if source.is_dir() or source.suffix.lower() not in readable:
         raise _wrong_input(source, meta, "got " + ("a folder" if source.is_dir() else f"a {source.suffix} file"))
-    import pandas as pd
     if source.suffix.lower() == ".txt":
         texts = [line.rstrip("\n") for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
         return [t[:60] for t in texts], texts
-    return table_inputs(meta, pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq")
-                        else pd.read_csv(source), source)
+    return table_inputs(meta, _read_table(source), source)
+
+
+def _read_table(source: Path) -> Any:
+    """The CSV or Parquet table at `source`; one line naming the file when it is not one."""
+    import pandas as pd
+
+    try:
+        return pd.read_parquet(source) if source.suffix.lower() in (".parquet", ".pq") else pd.read_csv(source)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{source}: empty file, no table in it") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{source}: not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); "
+                         "save the table as UTF-8 CSV") from None
+    except (pd.errors.ParserError, ValueError) as exc:        # pyarrow's ArrowInvalid is a ValueError
+        raise ValueError(f"{source}: cannot read as a {source.suffix.lstrip('.')} table "
+                         f"({' '.join(str(exc).split())[:160]})") from None
 
 
 def table_inputs(meta: dict[str, Any], df: Any, source: "Path | str" = "the table") -> tuple[list[str], Any]:
     """(names shown per row, model input) of a table (a DataFrame) for the saved model: the target column left
     out; for text, the text column's strings."""
+    if meta.get("modality") == "image":
+        paths = _image_paths(meta, df, source, Path.cwd())
+        return paths, paths
     if meta.get("target") in df.columns:
         df = df.drop(columns=[meta["target"]])
     if meta.get("modality") == "text":
@@ -73,47 +108,200 @@ def table_inputs(meta: dict[str, Any], df: Any, source: "Path | str" = "the tabl
     return [f"row {i}" for i in range(len(df))], df
 
 
+def _load_run(run_dir: Path, trust: bool) -> tuple[dict[str, Any], Any]:
+    """(model.json meta, the unpickled model) of a run folder."""
+    import zoo
+
+    meta = zoo.model_meta(run_dir) if (run_dir / "model.json").exists() else {}
+    if not meta:
+        raise FileNotFoundError(f"{run_dir}: not a run folder (no model.json); run `advisor train` first")
+    return meta, zoo.load_model(run_dir, trust=trust)
+
+
+@dataclass
+class Predictions:
+    """What a run's model said about one input: `names` and `predictions` of the items it read (`positions`:
+    their rows in `table`, the input as read, when it is a table), `probabilities` (rows in `classes` order) for
+    classifiers, `failed` images ({name: why}), and `scores` (zoo.metrics.evaluate) when the input held the
+    run's target column (`target`)."""
+
+    meta: dict[str, Any]
+    names: list[str]
+    predictions: Any
+    probabilities: Any = None
+    classes: list[Any] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    table: Any = None
+    positions: list[int] = field(default_factory=list)
+    target: Optional[str] = None
+    scores: Optional[dict[str, Any]] = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One {"input", "prediction", "probabilities"} per item; unreadable images last, with "error"."""
+        rows = []
+        for i, name in enumerate(self.names):
+            row: dict[str, Any] = {"input": name, "prediction": _plain(self.predictions[i])}
+            if self.probabilities is not None:
+                row["probabilities"] = {str(_plain(c)): float(p) for c, p in zip(self.classes, self.probabilities[i])}
+            rows.append(row)
+        return rows + [{"input": name, "prediction": None, "error": why} for name, why in self.failed.items()]
+
+    def frame(self) -> Any:
+        """The table `-o` writes: the input's columns (images: `path`), `prediction`, `proba_<class>` per class;
+        unreadable images last, with an `error` column."""
+        import pandas as pd
+
+        image = self.meta.get("modality") == "image"
+        if self.table is not None and not image:
+            out = self.table.iloc[self.positions].reset_index(drop=True)
+        else:
+            out = pd.DataFrame({"path" if image else "text": self.names})
+        added = {"prediction": [_plain(v) for v in self.predictions]}
+        if self.probabilities is not None:
+            added.update({f"proba_{_plain(c)}": self.probabilities[:, j] for j, c in enumerate(self.classes)})
+        for name, values in added.items():
+            out[_free(name, out.columns)] = values
+        if self.failed:
+            unread = pd.DataFrame({out.columns[0]: list(self.failed), "error": list(self.failed.values())})
+            out = pd.concat([out, unread], ignore_index=True)
+        return out
+
+
+def _free(name: str, taken: Any) -> str:
+    """`name`, or `name_1`, `name_2` ... when the input already has a column of that name."""
+    taken, candidate, i = {str(c) for c in taken}, name, 0
+    while candidate in taken:
+        i += 1
+        candidate = f"{name}_{i}"
+    return candidate
+
+
+def _inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any, Any]:
+    """(names, model input, the input table or None) of `source`; a table is read once."""
+    if source.exists() and source.is_file() and source.suffix.lower() in TABLE_SUFFIXES:
+        check_data_path(source)
+        if meta.get("modality") != "image":
+            table = _read_table(source)
+            names, X = table_inputs(meta, table, source)
+            return names, X, table
+        names, X = read_inputs(meta, source)
+        return names, X, _read_table(source)
+    names, X = read_inputs(meta, source)
+    return names, X, None
+
+
 def _warn(line: str) -> None:
     from zoo.terminal import terminal_safe
 
     print(terminal_safe(f"advisor: warning: {line}"), file=sys.stderr)
 
 
-def predict_items(run_dir: Path, source: Path, *, trust: bool = False,
-                  warn: Optional[Callable[[str], None]] = None) -> list[dict[str, Any]]:
-    """One {"input", "prediction", "probabilities"} per item, labels as in the training data; an image that
-    cannot be read gets {"input", "prediction": None, "error"} (listed last).
+def predict(run_dir: Path, source: Path, *, trust: bool = False,
+            warn: Optional[Callable[[str], None]] = None) -> Predictions:
+    """The run's model on `source` (an image, an image folder, a CSV / Parquet table or a .txt file), scored
+    when the input holds the run's target column.
 
     The model is unpickled only from a folder this user's `advisor train` signed, unchanged, or with
     `trust=True` (else zoo.trust.UntrustedModelError, listing the files). A value the model cannot read (text
     in a column numeric at training) is one `warn` line per row (default: stderr) and is treated as missing.
     """
-    import zoo
-
-    meta = zoo.model_meta(run_dir) if (run_dir / "model.json").exists() else {}
-    if not meta:
-        raise FileNotFoundError(f"{run_dir}: not a run folder (no model.json); run `advisor train` first")
-    model = zoo.load_model(run_dir, trust=trust)
-    names, X = read_inputs(meta, source)
+    meta, model = _load_run(run_dir, trust)
+    names, X, table = _inputs(meta, source)
     if meta.get("modality") in ("tabular", "time_series"):
         from zoo.columns import input_problems
 
         for line in input_problems(model, X, names):
             (warn or _warn)(line)
     failed: dict[str, str] = {}
+    positions = list(range(len(names)))
     if meta.get("modality") == "image":           # truncated, fake or oversized images: reported, not fatal
-        failed = {n: why for n in names if (why := zoo.image_problem(Path(n)))}
+        from zoo import image_problem
+
+        failed = {n: why for n in names if (why := image_problem(Path(n)))}
         if len(failed) == len(names):
             first = next(iter(failed.items()))
             raise ValueError(f"{source}: none of the {len(names):,} image(s) can be read ({first[0]}: {first[1]})")
-        names = X = [n for n in names if n not in failed]
-    predictions = model.predict(X)
-    probabilities = model.predict_proba(X) if hasattr(model, "predict_proba") and meta.get("classes") else None
-    rows = []
-    for i, name in enumerate(names):
-        row: dict[str, Any] = {"input": name, "prediction": _plain(predictions[i])}
-        if probabilities is not None:
-            row["probabilities"] = {str(_plain(c)): float(p) for c, p in zip(model.classes_, probabilities[i])}
-        rows.append(row)
-    rows += [{"input": name, "prediction": None, "error": why} for name, why in failed.items()]
-    return rows
+        positions = [i for i, n in enumerate(names) if n not in failed]
+        names = X = [names[i] for i in positions]
+    _check_kind(meta, X, source)
+    has_proba = hasattr(model, "predict_proba") and meta.get("classes")
+    try:
+        predictions = model.predict(X)
+    except ValueError as exc:                       # e.g. a table without the columns the model was fit on
+        if meta.get("modality") != "tabular":
+            raise
+        raise _wrong_input(source, meta, " ".join(str(exc).split())) from None
+    result = Predictions(meta=meta, names=names, predictions=predictions,
+                         probabilities=model.predict_proba(X) if has_proba else None,
+                         classes=list(getattr(model, "classes_", meta.get("classes") or [])) if has_proba else [],
+                         failed=failed, table=table, positions=positions)
+    target = meta.get("target")
+    if table is not None and target in table.columns and meta.get("task") in SCORED_TASKS:
+        result.target, result.scores = target, _score(meta, model, X, table[target].iloc[positions], source)
+    return result
+
+
+SCORED_TASKS = ("classification", "regression", "anomaly_detection")
+
+
+def _check_kind(meta: dict[str, Any], X: Any, source: Path) -> None:
+    """A table model given an empty table: one line, not the estimator's traceback."""
+    if meta.get("modality") in ("tabular", "time_series") and hasattr(X, "columns") and len(X) == 0:
+        raise _wrong_input(source, meta, "it holds no rows")
+
+
+def _score(meta: dict[str, Any], model: Any, X: Any, y: Any, source: Path) -> dict[str, Any]:
+    """zoo.metrics.evaluate on the rows whose target is filled, labels read as training reads them."""
+    import numpy as np
+
+    from zoo.data import Dataset
+    from zoo.metrics import evaluate
+
+    task = meta["task"]
+    keep = np.flatnonzero(y.notna().to_numpy())
+    if not len(keep):
+        raise ValueError(f"{source}: the target column {meta['target']!r} is empty; drop it to predict only")
+    values = y.iloc[keep]
+    if task == "classification" and values.dtype.kind == "f" and (values % 1 == 0).all():
+        values = values.astype(np.int64)                # 1.0, 2.0: integer labels written as floats
+    data = Dataset(modality=str(meta.get("modality")), X=X, y=values.to_numpy(), source=str(source),
+                   target=meta["target"]).subset(keep)
+    return evaluate(model, data, task)
+
+
+def predict_items(run_dir: Path, source: Path, *, trust: bool = False,
+                  warn: Optional[Callable[[str], None]] = None) -> list[dict[str, Any]]:
+    """One {"input", "prediction", "probabilities"} per item, labels as in the training data; an image that
+    cannot be read gets {"input", "prediction": None, "error"} (listed last). See :func:`predict`."""
+    return predict(run_dir, source, trust=trust, warn=warn).rows()
+
+
+OUTPUT_SUFFIXES = (".csv", ".parquet")
+
+
+def check_output(out: Path, run_dir: Path, source: Path) -> None:
+    """Refuse, in one line, an output path `-o` cannot take: another format, a missing folder, a folder, the
+    input itself, or anything inside the run folder (its files are the run's own)."""
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{out}: predictions are written as {' or '.join(OUTPUT_SUFFIXES)}; "
+                         f"got {out.suffix or 'no suffix'!r}")
+    if not out.parent.is_dir():
+        raise ValueError(f"{out}: the folder {out.parent} does not exist")
+    if out.is_dir():
+        raise ValueError(f"{out}: is a folder; give a file name ending in .csv")
+    resolved = out.resolve()
+    if source.exists() and resolved == source.resolve():
+        raise ValueError(f"{out}: is the input; write the predictions to another file")
+    if resolved.is_relative_to(run_dir.resolve()):
+        raise ValueError(f"{out}: is inside the run folder {run_dir} (it holds what `advisor train` wrote); "
+                         "write the predictions elsewhere")
+
+
+def write_predictions(frame: Any, out: Path) -> None:
+    """Write the predictions table atomically (temp file + rename): CSV, or Parquet for `.parquet`."""
+    from zoo.io import write_atomic
+
+    if out.suffix.lower() == ".parquet":
+        write_atomic(out, lambda handle: frame.to_parquet(handle, index=False))
+    else:
+        write_atomic(out, lambda handle: handle.write(frame.to_csv(index=False).encode("utf-8")))

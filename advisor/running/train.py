@@ -134,20 +134,23 @@ def _jsonable(value: Any) -> Any:
 def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_name: Optional[str] = None,
               device: Optional[str] = None, time_budget_minutes: Optional[float] = None, seed: int = 0,
               quiet: bool = False, fresh: bool = False, select: bool = True,
-              echo: Callable[[str], None] = print, dataset: Any = None) -> dict[str, Any]:
+              echo: Callable[[str], None] = print, dataset: Any = None,
+              refit_full: bool = False) -> dict[str, Any]:
     """Train `model_name` (default: the measured choice, see advisor.running.selection, or the recommendation's
     own pick with `select=False`) on desc.data.path, or on `dataset` (a zoo Dataset already in memory, e.g.
     from zoo.table_dataset); write the run folder `out`.
 
     A deep model resumes from a matching checkpoint left by an interrupted run (`fresh=True`: start over);
-    Ctrl-C raises :class:`TrainInterrupted` saying what was kept.
+    Ctrl-C raises :class:`TrainInterrupted` saying what was kept. `refit_full=True`: after the held-out split is
+    scored, the chosen model (same settings) is refit on all the data and saved; metrics.json keeps the held-out
+    scores of the model fit on the training split and records the refit (`refit_full`, `n_refit`).
     """
     out = Path(out)
     folder = checkpoint_dir_for(out)
     try:
         return _train_run(desc, rec, out=out, model_name=model_name, device=device,
                           time_budget_minutes=time_budget_minutes, seed=seed, quiet=quiet, fresh=fresh,
-                          select=select, echo=echo, dataset=dataset)
+                          select=select, echo=echo, dataset=dataset, refit_full=refit_full)
     except KeyboardInterrupt:
         raise TrainInterrupted(_interrupted(out, folder)) from None
     except BaseException:
@@ -158,11 +161,14 @@ def train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_
 
 def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model_name: Optional[str],
                device: Optional[str], time_budget_minutes: Optional[float], seed: int, quiet: bool, fresh: bool,
-               select: bool, echo: Callable[[str], None], dataset: Any = None) -> dict[str, Any]:
+               select: bool, echo: Callable[[str], None], dataset: Any = None,
+               refit_full: bool = False) -> dict[str, Any]:
     from zoo.devices import small_fit_threads
     from zoo.memo import feature_memo
 
     check_trainable(desc, rec, model_name, dataset=dataset)
+    if refit_full and distributed.active():
+        raise TrainError("--refit-full is for one process; drop --launcher torchrun or --refit-full")
     claim_out(out, "train", echo)
     name = model_name or rec.model
     assert name is not None
@@ -186,7 +192,8 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
         small = info.family == "classical" and modality in ("tabular", "time_series")
         with small_fit_threads(len(train)) if small else nullcontext():
             return _fit_and_write(desc, rec, out, name, info, estimator, data, train, test, choice,
-                                  device=device, seed=seed, fresh=fresh, echo=echo, checks=checks)
+                                  device=device, seed=seed, fresh=fresh, echo=echo, checks=checks,
+                                  refit_full=refit_full)
 
 
 def measure_choice(desc: ProjectDescriptor, rec: Recommendation, *, seed: int = 0,
@@ -222,7 +229,7 @@ def _choose(desc: ProjectDescriptor, rec: Recommendation, train: Any, budget: Op
 
 def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name: str, info: Any, estimator: Any,
                    data: Any, train: Any, test: Any, choice: Any, *, device: Optional[str], seed: int, fresh: bool,
-                   echo: Callable[[str], None], checks: Any = None) -> dict[str, Any]:
+                   echo: Callable[[str], None], checks: Any = None, refit_full: bool = False) -> dict[str, Any]:
     """Fit the chosen model on the whole training split, score the held-out split once, write the run folder."""
     import zoo
     from zoo.devices import announce_device
@@ -268,9 +275,33 @@ def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name
     if choice is not None:
         rec = rec.model_copy(update={"trace": rec.trace + choice.trace})
     explanation = _explain(estimator, name, info.family, test, task, seed, echo)
+    if refit_full:
+        estimator = _refit_full(estimator, data, task, echo)
+        metrics.update({"refit_full": True, "n_refit": len(data)})
     _write_run(out, estimator, name, desc, rec, metrics, data.classes, modality, explanation, checks=checks)
     shutil.rmtree(folder, ignore_errors=True)
     return metrics
+
+
+def _refit_full(estimator: Any, data: Any, task: str, echo: Callable[[str], None]) -> Any:
+    """A fresh copy of `estimator` (same settings) fit on all of `data` (train + held-out test; for forecasting
+    the whole series). A deep model trains for the epochs its split fit chose (its best epoch), with no
+    validation split and no early stopping."""
+    from sklearn.base import clone
+
+    refit = clone(estimator)
+    history = getattr(estimator, "history_", None)
+    if history is not None and getattr(history, "epochs_run", 0):
+        epochs = history.best_epoch or history.epochs_run
+        refit.set_params(**params_for(refit, {"epochs": epochs, "val_fraction": 0.0}))
+        if "patience" in refit.get_params(deep=False):
+            refit.set_params(patience=None)
+    echo(f"refit: fitting the same model on all {len(data):,} items (train + held-out test) ...")
+    start = time.perf_counter()
+    fit_for_task(refit, data, task)
+    echo(f"refit: done in {time.perf_counter() - start:.1f} s; the held-out scores are those of the model fit "
+         "on the training split")
+    return refit
 
 
 def _load_and_split(desc: ProjectDescriptor, task: str, modality: str, seed: int, echo: Callable[[str], None],

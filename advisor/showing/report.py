@@ -385,6 +385,9 @@ def _environment(metrics: Optional[RunMetrics], run: Optional[RunInfo], rec: Opt
         ("seed", _num(seed) if seed is not None else None),
         ("finished", run.finished if run else None),
         ("train items / held-out items", f"{_num(m.n_train)} / {_num(m.n_test)}" if m else None),
+        ("refit on all data", f"the saved model was refit on all {_num(m.n_refit)} items after scoring; the "
+         f"held-out scores are those of the model fit on the {_num(m.n_train)} training items"
+         if m and m.refit_full else None),
         ("training time", _seconds(m.train_seconds) if m else None),
         ("inference", f"{m.inference_ms_per_item:.3f} ms per item"
          if m and m.inference_ms_per_item is not None else None),
