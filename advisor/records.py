@@ -159,7 +159,8 @@ class Selection(Record):
     model: str = Field(description="The model chosen.")
     family: Family = Field(description="Its family.")
     params: dict[str, Any] = Field(default_factory=dict, description="Settings adopted from the search.")
-    metric: str = Field(description="What was maximised (macro_f1, r2, neg_mase).")
+    metric: str = Field(description="What was maximised (needs.metric, else macro_f1, r2, neg_mase; "
+                        "balanced_accuracy for imbalanced binary labels; an error metric as neg_NAME).")
     folds: str = Field(default="", description="How the training split was cut into folds.")
     seconds: float = Field(default=0.0, description="Wall seconds of the whole measurement.")
     probe_seconds: float = Field(default=0.0, description="Wall seconds of the probe across families.")
@@ -425,7 +426,10 @@ class _Scores(Record):
 
     macro_f1: Optional[float] = None
     accuracy: Optional[float] = None
+    balanced_accuracy: Optional[float] = None
+    f1: Optional[float] = None
     roc_auc: Optional[float] = None
+    pr_auc: Optional[float] = None
     r2: Optional[float] = None
     mae: Optional[float] = None
     rmse: Optional[float] = None
