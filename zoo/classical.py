@@ -211,6 +211,7 @@ class _TabularSupervised(_TabularMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Class labels (classification; at ``decision_threshold_`` when set) or values (regression)."""
+        check_is_fitted(self, "pipeline_")
         return predict_labels(self, X, lambda X: self.pipeline_.predict(self._frame(X)))
 
     @available_if(_is_classifier)

@@ -172,7 +172,11 @@ class _ClassifierMixin:
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels (from ``classes_``; at ``decision_threshold_`` when set)."""
-        return predict_labels(self, X, lambda X: self.classes_[self._logits(X).argmax(axis=1)])
+        def argmax(X: Any) -> np.ndarray:
+            logits = self._logits(X)                     # checks the model is fitted, before classes_ is read
+            return self.classes_[logits.argmax(axis=1)]
+
+        return predict_labels(self, X, argmax)
 
 
 class _ReconError(nn.Module):
@@ -333,9 +337,13 @@ class TabularMLP(_TabularTorch):
     def predict(self, X: Any) -> np.ndarray:
         """Class labels (classification) or values (regression)."""
         if self._is_classifier():
-            return predict_labels(self, X, lambda X: self.classes_[self._raw(X).argmax(axis=1)])
+            return predict_labels(self, X, self._argmax)
         out = self._raw(X)
         return out[:, 0].astype(np.float64) * self.y_scale_ + self.y_mean_
+
+    def _argmax(self, X: Any) -> np.ndarray:
+        out = self._raw(X)                               # checks the model is fitted, before classes_ is read
+        return self.classes_[out.argmax(axis=1)]
 
     @available_if(_is_classifier)
     def predict_proba(self, X: Any) -> np.ndarray:
