@@ -18,7 +18,7 @@ __all__ = ["IMBALANCED_SHARE", "class_balance", "resolve_positive", "wants_class
            "predict_labels", "tune_threshold"]
 
 IMBALANCED_SHARE = 0.20         # a class under this share of the labels makes the data "imbalanced"
-THRESHOLD_METRICS = ("accuracy", "balanced_accuracy", "f1")     # metrics a threshold changes
+THRESHOLD_METRICS = ("accuracy", "balanced_accuracy", "f1", "macro_f1")     # metrics a threshold changes
 MAX_CANDIDATES = 200
 
 
@@ -73,6 +73,8 @@ def _score(metric: str, truth: np.ndarray, flagged: np.ndarray) -> float:
         return float(m.accuracy_score(truth, flagged))
     if metric == "balanced_accuracy":
         return float(m.balanced_accuracy_score(truth, flagged))
+    if metric == "macro_f1":
+        return float(m.f1_score(truth, flagged, average="macro", labels=[0, 1], zero_division=0))
     return float(m.f1_score(truth, flagged, zero_division=0))
 
 
