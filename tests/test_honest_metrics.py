@@ -154,6 +154,12 @@ def test_multiclass_one_vs_rest_auc_is_the_macro_mean():
     assert set(m["roc_curves"]) == {"a", "b", "c"}
     assert np.mean([c["auc"] for c in m["roc_curves"].values()]) == pytest.approx(expected)
     assert "positive_class" not in m and m["headline"]["metric"] == "macro_f1"
+    from advisor.showing.report import render_report
+
+    m.update(model="tabular_linear", family="classical", task="classification", modality="tabular",
+             train_seconds=0.1, n_train=len(train))
+    html = render_report({"metrics": json.loads(json.dumps(m, default=str))})
+    assert "One-vs-rest ROC curves" in html and "macro AUC" in html and 'id="pr-curve"' not in html
 
 
 def test_default_metric_and_positive_class_follow_the_training_labels():
