@@ -331,14 +331,10 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
               + (f"; {where} left as it was" if where else f"; nothing written to {run_dir}"))
     if not main:
         return
-    keys = ("accuracy", "macro_f1", "roc_auc", "mae", "rmse", "r2", "mase", "f1_anomaly")
-    shown = ", ".join(f"{k} {metrics[k]:.3f}" for k in keys if isinstance(metrics.get(k), float))
-    procs = f" × {metrics['processes']} processes" if metrics.get("processes", 1) > 1 else ""
-    _say(f"{metrics['model']}: {shown} on {metrics['n_test']:,} held-out items; "
-               f"trained in {metrics['train_seconds']:.1f} s on {metrics['device']}{procs}")
-    if metrics.get("baselines"):
-        _say("baselines on the same horizon: " + ", ".join(
-            f"{name.replace('_', ' ')} mae {b['mae']:.3f}" for name, b in metrics["baselines"].items()))
+    from advisor.showing.tables import run_summary
+
+    for line in run_summary(metrics):
+        _say(line)
     if metrics.get("refit_full"):
         _say(f"refit: the saved model was refit on all {metrics['n_refit']:,} items; the scores above are of the "
              f"model fit on the {metrics['n_train']:,} training items")

@@ -75,6 +75,57 @@ class RocCurve(Record):
     positive: Label = Field(default=None, description="The class counted as positive.")
 
 
+class RocCurveAuc(RocCurve):
+    """One class's one-vs-rest ROC curve (multi-class) and its area."""
+
+    auc: Optional[float] = Field(default=None, description="Area under this class's one-vs-rest curve.")
+
+
+class PrCurve(Record):
+    """The held-out precision-recall curve of a binary classifier's positive class (at most 50 points)."""
+
+    recall: list[float] = Field(default_factory=list, description="Recall of the positive class.")
+    precision: list[float] = Field(default_factory=list, description="Precision of the positive class.")
+    positive: Label = Field(default=None, description="The class counted as positive.")
+    prevalence: Optional[float] = Field(default=None, description="Share of the positive class in the test "
+                                        "split: the precision of guessing.")
+
+
+class Headline(Record):
+    """The held-out number that decides, beside the best baseline by the same number."""
+
+    metric: str = Field(description="The metric (needs.metric, else the task's default).")
+    value: Optional[float] = Field(default=None, description="The model's held-out score.")
+    higher_is_better: bool = True
+    baseline: Optional[str] = Field(default=None, description="The best baseline by this metric.")
+    baseline_value: Optional[float] = Field(default=None, description="Its held-out score.")
+    beats_baseline: Optional[bool] = Field(default=None, description="The model does better than that baseline.")
+
+
+class Threshold(Record):
+    """A binary classifier's decision threshold, tuned on the training split's folds (never the test)."""
+
+    value: Optional[float] = Field(default=None, description="Probability of the positive class from which it "
+                                   "is predicted; None: the model's own rule (0.5).")
+    metric: Optional[str] = Field(default=None, description="What the threshold maximises.")
+    score: Optional[float] = Field(default=None, description="That metric out of fold at the threshold.")
+    default_score: Optional[float] = Field(default=None, description="The same at 0.5.")
+    folds: Optional[int] = Field(default=None, description="Stratified training folds used.")
+    tuned_on: Optional[str] = Field(default=None, description="Where the probabilities came from.")
+    skipped: Optional[str] = Field(default=None, description="Why no threshold was tuned, if so.")
+
+
+class Balance(Record):
+    """The class balance of the training labels and what was done about it."""
+
+    minority: Label = Field(default=None, description="The rarest class.")
+    minority_share: Optional[float] = Field(default=None, description="Its share of the training labels.")
+    imbalanced: bool = Field(default=False, description="The rarest class is under 20 %.")
+    class_weight: Optional[str] = Field(default=None, description="The class weights the model trained with.")
+    note: str = Field(default="", description="What was done, in a sentence.")
+    warning: Optional[str] = Field(default=None, description="The imbalance warning, if any.")
+
+
 class LeaderboardRow(Record):
     """One measured candidate: a model (and settings) cross-validated on the training split."""
 
@@ -108,7 +159,8 @@ class Selection(Record):
     model: str = Field(description="The model chosen.")
     family: Family = Field(description="Its family.")
     params: dict[str, Any] = Field(default_factory=dict, description="Settings adopted from the search.")
-    metric: str = Field(description="What was maximised (macro_f1, r2, neg_mase).")
+    metric: str = Field(description="What was maximised (needs.metric, else macro_f1, r2, neg_mase; "
+                        "balanced_accuracy for imbalanced binary labels; an error metric as neg_NAME).")
     folds: str = Field(default="", description="How the training split was cut into folds.")
     seconds: float = Field(default=0.0, description="Wall seconds of the whole measurement.")
     probe_seconds: float = Field(default=0.0, description="Wall seconds of the probe across families.")
@@ -121,13 +173,22 @@ class Selection(Record):
 
 
 class ForecastScores(Record):
-    """A forecast's held-out errors over the horizon (zoo.metrics.evaluate, forecasting)."""
+    """A baseline's held-out scores (zoo.metrics.evaluate): a forecast's errors over the horizon, a dummy
+    classifier's or regressor's scores on the test split; only its task's numbers are present."""
 
     mae: Optional[float] = Field(default=None, description="Mean absolute error.")
     mase: Optional[float] = Field(
         default=None, description="MAE over the in-sample seasonal-naive MAE of the training series (< 1: better "
         "than that one-season-ahead benchmark); empty when that scale is 0.")
     smape: Optional[float] = Field(default=None, description="Symmetric mean absolute percentage error, 0-200.")
+    rmse: Optional[float] = Field(default=None, description="Root mean squared error.")
+    r2: Optional[float] = Field(default=None, description="Coefficient of determination.")
+    accuracy: Optional[float] = Field(default=None, description="Share predicted right.")
+    balanced_accuracy: Optional[float] = Field(default=None, description="Mean recall over the classes.")
+    macro_f1: Optional[float] = Field(default=None, description="F1 averaged over classes.")
+    f1: Optional[float] = Field(default=None, description="F1 of the positive class (binary).")
+    roc_auc: Optional[float] = Field(default=None, description="Area under the ROC curve.")
+    pr_auc: Optional[float] = Field(default=None, description="Average precision of the positive class.")
 
 
 class RunMetrics(Record):
@@ -172,6 +233,22 @@ class RunMetrics(Record):
         default=None, description="Classification: held-out classes never seen in training.")
     roc_auc: Optional[float] = Field(default=None, description="Binary classification or anomaly detection.")
     roc_curve: Optional[RocCurve] = Field(default=None, description="Binary classification: the ROC curve.")
+    roc_auc_average: Optional[str] = Field(default=None, description="Multi-class: how roc_auc averages the "
+                                           "one-vs-rest areas (macro).")
+    roc_curves: Optional[dict[str, RocCurveAuc]] = Field(
+        default=None, description="Multi-class: each class's one-vs-rest ROC curve.")
+    balanced_accuracy: Optional[float] = Field(default=None, description="Classification: mean recall over classes.")
+    positive_class: Label = Field(default=None, description="Binary classification: the class counted as positive.")
+    f1: Optional[float] = Field(default=None, description="Binary classification: F1 of the positive class.")
+    precision: Optional[float] = Field(default=None, description="Binary classification: precision of the positive "
+                                       "class.")
+    recall: Optional[float] = Field(default=None, description="Binary classification: recall of the positive class.")
+    pr_auc: Optional[float] = Field(default=None, description="Binary classification: average precision.")
+    pr_curve: Optional[PrCurve] = Field(default=None, description="Binary classification: precision-recall curve.")
+    headline: Optional[Headline] = Field(default=None, description="The deciding metric beside its best baseline.")
+    metric_source: Optional[str] = Field(default=None, description="descriptor | default | default, imbalanced")
+    balance: Optional[Balance] = Field(default=None, description="Classification: class balance and weights.")
+    threshold: Optional[Threshold] = Field(default=None, description="Binary classification: decision threshold.")
     # regression and forecasting
     mae: Optional[float] = Field(default=None, description="Regression / forecasting: mean absolute error.")
     rmse: Optional[float] = Field(default=None, description="Regression / forecasting: root mean squared error.")
@@ -184,8 +261,9 @@ class RunMetrics(Record):
     season: Optional[int] = Field(default=None, description="Forecasting: season length measured on the "
                                   "training series (1: none).")
     baselines: Optional[dict[str, ForecastScores]] = Field(
-        default=None, description="Forecasting: the naive and seasonal-naive baselines fitted on the training "
-        "series and scored on the same horizon.")
+        default=None, description="Inputs-blind references scored on the same held-out split: majority class and "
+        "stratified (classification), mean and median (regression), naive and seasonal naive fitted on the "
+        "training series (forecasting).")
     # anomaly detection
     flagged_share: Optional[float] = Field(default=None, description="Anomaly detection: share flagged.")
     anomaly_label: Label = Field(default=None, description="Anomaly detection: the label taken as anomalous.")
@@ -385,7 +463,10 @@ class _Scores(Record):
 
     macro_f1: Optional[float] = None
     accuracy: Optional[float] = None
+    balanced_accuracy: Optional[float] = None
+    f1: Optional[float] = None
     roc_auc: Optional[float] = None
+    pr_auc: Optional[float] = None
     r2: Optional[float] = None
     mae: Optional[float] = None
     rmse: Optional[float] = None

@@ -40,6 +40,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from zoo.columns import ColumnPrep
 from zoo.features import FEATURE_GROUPS, HandcraftedImageFeatures
 from zoo.forecasting import has_trend, season_length, series_input, timestamps_of
+from zoo.imbalance import predict_labels
 
 __all__ = [
     "ImageHandcraftedForest",
@@ -219,9 +220,9 @@ class _TabularSupervised(_TabularMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Class labels (classification) or values (regression)."""
-        df = self._frame(X)
-        return self.pipeline_.predict(df)
+        """Class labels (classification; at ``decision_threshold_`` when set) or values (regression)."""
+        check_is_fitted(self, "pipeline_")
+        return predict_labels(self, X, lambda X: self.pipeline_.predict(self._frame(X)))
 
     @available_if(_is_classifier)
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -550,9 +551,9 @@ class TextTfidfLinear(ClassifierMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted labels."""
+        """Predicted labels (at ``decision_threshold_`` when set)."""
         check_is_fitted(self, "pipeline_")
-        return self.pipeline_.predict(_as_texts(X))
+        return predict_labels(self, X, lambda X: self.pipeline_.predict(_as_texts(X)))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns ordered as ``classes_``."""
@@ -645,9 +646,9 @@ class _HandcraftedImageModel:
         return self.pipeline_[0].transform(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted labels (classifier) or values (regressor)."""
+        """Predicted labels (classifier; at ``decision_threshold_`` when set) or values (regressor)."""
         check_is_fitted(self, "pipeline_")
-        return self.pipeline_.predict(X)
+        return predict_labels(self, X, self.pipeline_.predict)
 
     @property
     def feature_names_out_(self) -> np.ndarray:

@@ -35,6 +35,7 @@ from zoo._compat import ensure_torchvision_ops
 from zoo.classical import _as_texts, _preprocessor, _TabularMixin, anomaly_auc, outlier_labels
 from zoo.forecasting import has_trend, season_length, series_input
 from zoo.images import as_image_list, to_rgb_array
+from zoo.imbalance import predict_labels
 from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch, resolve_device, seed_everything
 from zoo.weights import (EFFNET, MINILM, WeightsNotFoundError, create_timm_backbone, hub_access, hub_online,
                          minilm_dir, quiet_hf_loading, timm_data_config, timm_transform)
@@ -170,9 +171,12 @@ class _ClassifierMixin:
         return _softmax(self._logits(X).astype(np.float64))
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted labels (from ``classes_``)."""
-        logits = self._logits(X)
-        return self.classes_[logits.argmax(axis=1)]
+        """Predicted labels (from ``classes_``; at ``decision_threshold_`` when set)."""
+        def argmax(X: Any) -> np.ndarray:
+            logits = self._logits(X)                     # checks the model is fitted, before classes_ is read
+            return self.classes_[logits.argmax(axis=1)]
+
+        return predict_labels(self, X, argmax)
 
 
 class _ReconError(nn.Module):
@@ -332,10 +336,14 @@ class TabularMLP(_TabularTorch):
 
     def predict(self, X: Any) -> np.ndarray:
         """Class labels (classification) or values (regression)."""
-        out = self._raw(X)
         if self._is_classifier():
-            return self.classes_[out.argmax(axis=1)]
+            return predict_labels(self, X, self._argmax)
+        out = self._raw(X)
         return out[:, 0].astype(np.float64) * self.y_scale_ + self.y_mean_
+
+    def _argmax(self, X: Any) -> np.ndarray:
+        out = self._raw(X)                               # checks the model is fitted, before classes_ is read
+        return self.classes_[out.argmax(axis=1)]
 
     @available_if(_is_classifier)
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -41,6 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from zoo.catalogue import EFFNET
 from zoo.images import as_image_list
+from zoo.imbalance import predict_labels
 from zoo.memo import memo_rows
 
 __all__ = [
@@ -467,9 +468,9 @@ class _HybridClassifier(_FeatureHeadMixin, ClassifierMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted labels (as given to ``fit``)."""
+        """Predicted labels (as given to ``fit``; at ``decision_threshold_`` when set)."""
         check_is_fitted(self, "pipeline_")
-        return self.pipeline_.predict(X)
+        return predict_labels(self, X, self.pipeline_.predict)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns ordered as ``classes_``."""

@@ -48,8 +48,13 @@ class CvResult:
         return float(np.std(self.scores)) if len(self.scores) > 1 else (0.0 if self.scores else None)
 
 
-def selection_metric(task: str) -> str:
-    """The number selection maximises: macro-F1, R², or minus MASE for forecasts."""
+def selection_metric(task: str, metric: Optional[str] = None) -> str:
+    """The number selection maximises: ``metric`` (zoo.metrics names; an error metric as its negative,
+    ``neg_mae``), else macro-F1, R², or minus MASE for forecasts."""
+    from zoo.metrics import LOWER_IS_BETTER
+
+    if metric:
+        return f"neg_{metric}" if metric in LOWER_IS_BETTER else metric
     return {"classification": "macro_f1", "regression": "r2", "forecasting": "neg_mase"}.get(task, "none")
 
 
@@ -107,32 +112,45 @@ def _subsample(n: int, y: Optional[np.ndarray], size: int, rng: np.random.Genera
     return np.sort(rng.choice(idx, size=size, replace=False))
 
 
-def fold_score(model: Any, train: Dataset, val: Dataset, task: str) -> float:
-    """The selection metric of a model fitted on ``train``, on ``val`` (higher is better)."""
-    from sklearn import metrics as m
+def fold_score(model: Any, train: Dataset, val: Dataset, task: str, metric: Optional[str] = None,
+               positive: Any = None) -> float:
+    """The selection metric (:func:`selection_metric`) of a model fitted on ``train``, on ``val`` (higher is
+    better). ``positive``: a binary classifier's positive class (f1, roc_auc, pr_auc)."""
+    from zoo.metrics import score
 
+    name = selection_metric(task, metric)
+    plain = name[4:] if name.startswith("neg_") else name
+    sign = -1.0 if name.startswith("neg_") else 1.0
     if task == "forecasting":
         from zoo.forecasting import mase, season_length
 
         pred = model.predict(val.X if val.X is not None else len(val))
+        if plain != "mase":
+            return sign * float(score(plain, val.y, pred) or 0.0)
         season = season_length(train.X, np.asarray(train.y, dtype=float))
         return -float(mase(np.asarray(val.y, dtype=float), pred, np.asarray(train.y, dtype=float), season))
     pred = model.predict(val.X)
     if task == "regression":
-        return float(m.r2_score(val.y, pred))
+        return sign * float(score(plain, val.y, pred) or 0.0)
     labels = sorted(set(np.asarray(train.y).tolist()) | set(np.asarray(val.y).tolist()), key=str)
-    return float(m.f1_score(val.y, pred, average="macro", labels=labels, zero_division=0))
+    proba = None
+    if plain in ("roc_auc", "pr_auc") and hasattr(model, "predict_proba"):
+        seen = [c.item() if hasattr(c, "item") else c for c in model.classes_]
+        raw = np.asarray(model.predict_proba(val.X))
+        proba = np.column_stack([raw[:, seen.index(c)] if c in seen else np.zeros(len(val)) for c in labels])
+    value = score(plain, val.y, pred, proba=proba, labels=labels, positive=positive)
+    return float(value) if value is not None else float("nan")
 
 
 def cross_validate(make: Callable[[], Any], data: Dataset, plan: FoldPlan, task: str, *,
                    deadline: Optional[float] = None, fit: Optional[Callable[[Any, Dataset], Any]] = None,
-                   min_folds: int = 1) -> CvResult:
+                   min_folds: int = 1, metric: Optional[str] = None, positive: Any = None) -> CvResult:
     """Fit a fresh ``make()`` on each fold's train part and score its validation part.
 
     Stops early (``stopped`` says why) when the next fold would pass ``deadline`` (a ``time.perf_counter``
     value), judged from the last fold's time (the first fold may have paid for memoised features the others
     reuse); ``min_folds`` run whatever the deadline (a gap needs two folds to have a noise estimate). A fit
-    that raises ends the candidate with ``error``.
+    that raises ends the candidate with ``error``. ``metric`` / ``positive``: as :func:`fold_score`.
     """
     result = CvResult()
     start = last = time.perf_counter()
@@ -146,7 +164,11 @@ def cross_validate(make: Callable[[], Any], data: Dataset, plan: FoldPlan, task:
         try:
             model = make()
             (fit or (lambda est, d: est.fit(d.X, d.y)))(model, train)
-            result.scores.append(fold_score(model, train, val, task))
+            value = fold_score(model, train, val, task, metric, positive)
+            if np.isfinite(value):
+                result.scores.append(value)
+            else:                                # e.g. a fold with one class has no balanced accuracy
+                result.stopped = f"fold {i + 1}: {selection_metric(task, metric)} undefined there, left out"
         except Exception as exc:  # noqa: BLE001 - a candidate that cannot fit is recorded, not fatal
             result.error = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
             break
@@ -164,7 +186,8 @@ def paired_gap(a: list[float], b: list[float]) -> tuple[float, float]:
     return float(d.mean()), se
 
 
-def baseline_cv(data: Dataset, plan: FoldPlan, task: str) -> tuple[str, CvResult]:
+def baseline_cv(data: Dataset, plan: FoldPlan, task: str, metric: Optional[str] = None,
+                positive: Any = None) -> tuple[str, CvResult]:
     """The reference every candidate must beat, on the same folds: the majority class (classification) or
     the training mean (regression); forecasting's baselines are models of their own (naive, seasonal naive)."""
     from sklearn.dummy import DummyClassifier, DummyRegressor
@@ -173,4 +196,4 @@ def baseline_cv(data: Dataset, plan: FoldPlan, task: str) -> tuple[str, CvResult
     make = (lambda: DummyClassifier(strategy="most_frequent")) if task == "classification" else DummyRegressor
 
     blind = lambda est, d: est.fit(np.zeros((len(d), 1)), d.y)  # noqa: E731 - a baseline ignores the inputs
-    return name, cross_validate(make, data, plan, task, fit=blind)
+    return name, cross_validate(make, data, plan, task, fit=blind, metric=metric, positive=positive)

@@ -50,6 +50,27 @@ class Fill(str, Enum):
     drop = "drop"
 
 
+class Metric(WordEnum):
+    accuracy = "accuracy"
+    balanced_accuracy = "balanced_accuracy"
+    f1 = "f1"
+    roc_auc = "roc_auc"
+    pr_auc = "pr_auc"
+    mae = "mae"
+    rmse = "rmse"
+    r2 = "r2"
+    mase = "mase"
+
+
+CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1", "roc_auc", "pr_auc")
+BINARY_ONLY_METRICS = ("pr_auc",)           # one positive class; roc_auc is macro one-vs-rest beyond two
+METRICS_FOR_TASK: dict[str, tuple[str, ...]] = {
+    "classification": CLASSIFICATION_METRICS,
+    "regression": ("mae", "rmse", "r2"),
+    "forecasting": ("mae", "rmse", "r2", "mase"),
+}
+
+
 class Accelerator(str, Enum):
     none = "none"
     gpu = "gpu"
@@ -89,6 +110,9 @@ MAX_COUNT = 10**15  # counts beyond this are typos (or fuzz), and would overflow
 def _ask_if(condition: str) -> dict[str, Any]:
     """Schema extra: the questionnaire asks the field only when `condition` holds (rule language)."""
     return {"ask_if": condition}
+
+
+EXPERT = "False"        # an ask_if that never holds: a setting for the YAML, not a question
 
 
 def _ask_default(value: Any, condition: str) -> dict[str, Any]:
@@ -157,6 +181,18 @@ class DataSpec(_Strict):
     distribution_shift: Shift = Field(
         default=Shift.unlikely,
         description="Will production data differ from training data (new sites, seasons, sensors, weather)?")
+    positive_class: Optional[str] = Field(
+        default=None, description="Binary classification: the class that counts as positive (fraud, disease, "
+        "churn) for F1, precision-recall, ROC and the decision threshold. Empty: the rarer class of the training "
+        "labels.",
+        json_schema_extra=_ask_if(EXPERT))
+
+
+    @field_validator("positive_class", mode="before")
+    @classmethod
+    def _label_as_text(cls, value: Any) -> Any:
+        """A label YAML reads as a number or a boolean (1, true) is matched by its text, as in the CSV."""
+        return str(value) if isinstance(value, (bool, int, float)) else value
 
 
 class Resources(_Strict):
@@ -191,6 +227,12 @@ class Needs(_Strict):
         default=None, gt=0, description="Days available to build the first working model.")
     security_critical: bool = Field(
         default=False, description="Attackers may craft inputs to fool the model (fraud, malware, safety).")
+    metric: Optional[Metric] = Field(
+        default=None, description="The held-out number that decides: model selection maximises it and the "
+        "report leads with it. Classification: accuracy, balanced_accuracy, f1 (of the positive class), roc_auc, "
+        "pr_auc; regression: mae, rmse, r2; forecasting: mae, rmse, r2, mase. Empty: macro F1, R² or MASE; "
+        "balanced_accuracy for binary data whose rarer class is under 20 %.",
+        json_schema_extra=_ask_if(EXPERT))
 
 
 class ProjectDescriptor(_Strict):
@@ -207,6 +249,14 @@ class ProjectDescriptor(_Strict):
         n_classes = self.data.n_classes
         if self.task == Task.classification and n_classes is not None and n_classes < 2:
             raise ValueError(f"data.n_classes: got {n_classes}; classification needs at least 2 classes")
+        metric, task = self.needs.metric, self.task.value
+        if metric is not None and task in METRICS_FOR_TASK and metric.value not in METRICS_FOR_TASK[task]:
+            raise ValueError(f"needs.metric: got {metric.value}, which is not a {task} metric; allowed: "
+                             f"{', '.join(METRICS_FOR_TASK[task])}")
+        if metric is not None and task not in METRICS_FOR_TASK:
+            raise ValueError(f"needs.metric: got {metric.value}; {task} has no selectable metric (leave it empty)")
+        if metric is not None and metric.value in BINARY_ONLY_METRICS and (n_classes or 2) > 2:
+            raise ValueError(f"needs.metric: {metric.value} needs two classes, data.n_classes is {n_classes}")
         if self.data.n_samples is None and not self.data.path:
             raise ValueError("data.n_samples: missing; give a count (>= 1), or data.path so it can be measured")
         return self

@@ -25,7 +25,8 @@ from zoo.io import publish_folder, write_text_atomic
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
 from advisor.records import CompareResult, dump_record
-from advisor.running.fitting import TrainError, build_estimator, check_model_serves, fit_for_task
+from advisor.running.fitting import (Scoring, TrainError, build_estimator, check_model_serves, fit_for_task,
+                                     scoring_for, weigh_classes)
 from advisor.running.outfolder import MARKERS, claim_out
 from advisor.showing.tables import LABELS
 
@@ -44,6 +45,17 @@ METRICS: dict[str, tuple[tuple[str, ...], bool]] = {
     "forecasting": (("mae", "rmse", "r2"), False),
     "anomaly_detection": (("roc_auc", "f1_anomaly"), True),
 }
+
+
+def deciding_metrics(task: str, metric: Optional[str]) -> tuple[tuple[str, ...], bool]:
+    """The metrics a comparison shows, the deciding one first (the run's metric, advisor.running.fitting
+    .scoring_for, where the held-out split can score it), and whether higher is better."""
+    from zoo.metrics import LOWER_IS_BETTER
+
+    keys, higher = METRICS.get(task, METRICS["classification"])
+    if not metric or task not in ("classification", "regression", "forecasting") or metric == "mase":
+        return keys, higher                 # MASE needs the training series, which a comparison run does not pass
+    return (metric, *[k for k in keys if k != metric]), metric not in LOWER_IS_BETTER
 
 
 class CompareError(ValueError):
@@ -332,8 +344,11 @@ class Comparison:
         self.desc, self.rec, self.data, self.picks, self.skipped = desc, rec, data, picks, skipped
         self.families, self.sizes, self.seeds, self.echo = list(families), list(sizes), seeds, echo
         self.task, self.modality = desc.task.value, desc.data.modality.value
-        self.keys, self.higher = METRICS.get(self.task, METRICS["classification"])
         self.train, self.test = zoo.split_dataset(data, self.task, seed=SPLIT_SEED, horizon=desc.data.horizon)
+        self.scoring = scoring_for(desc, self.train)
+        if self.scoring.warning():
+            echo(f"warning: {self.scoring.warning()}")
+        self.keys, self.higher = deciding_metrics(self.task, self.scoring.metric)
         echo(f"data: {len(data):,} items; train {len(self.train):,}, the same held-out test {len(self.test):,} "
              "for every family")
         from advisor.running.checks import check_data
@@ -348,6 +363,7 @@ class Comparison:
         self.runs: list[dict[str, Any]] = []
         self.start = time.perf_counter()
         self.common = {"task": self.task, "modality": self.modality, "keys": self.keys, "test": self.test,
+                       "scoring": self.scoring,
                        "device": device, "quiet": quiet, "weights_path": desc.resources.weights_path}
 
     def part_of(self, size: float, seed: int) -> Any:
@@ -464,11 +480,13 @@ def run_one(job: dict[str, Any]) -> dict[str, Any]:
     part, name, family = job["part"], job["model"], job["family"]
     est = build_estimator(name, task, device=job["device"], time_budget_s=job["share"], seed=job["seed"],
                           weights_path=job["weights_path"], verbose=not job["quiet"])
+    scoring = job.get("scoring") or Scoring(metric=None)
+    weigh_classes(est, scoring)
     t0 = time.perf_counter()
     try:
         fit_for_task(est, part, task)
         fit_s = time.perf_counter() - t0
-        metrics = zoo.evaluate(est, job["test"], task)
+        metrics = zoo.evaluate(est, job["test"], task, positive=scoring.positive, metric=scoring.metric)
     except Exception as exc:  # noqa: BLE001 - one family failing must not end the comparison
         text = str(exc).strip()
         return {"failed": f"{type(exc).__name__}: {text.splitlines()[0][:200] if text else ''}"}

@@ -7,9 +7,11 @@ the way the task needs (anomaly detection learns from the inputs alone).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
-__all__ = ["TrainError", "check_model_serves", "serves", "params_for", "build_estimator", "fit_for_task"]
+__all__ = ["TrainError", "check_model_serves", "serves", "params_for", "build_estimator", "fit_for_task", "Scoring",
+           "scoring_for", "weigh_classes"]
 
 SUPERVISED_TASKS = ("classification", "regression")     # the tasks a zoo model's own `task` parameter names
 
@@ -69,3 +71,68 @@ def fit_for_task(estimator: Any, data: Any, task: str) -> Any:
     else:
         estimator.fit(data.X, data.y)
     return estimator
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How a run is scored and balanced, settled from the descriptor and the training labels only."""
+
+    metric: Optional[str]                   # the deciding metric (zoo.metrics names); None: not scored by one
+    metric_source: str = "default"          # "descriptor" (needs.metric) | "default" | "default, imbalanced"
+    positive: Any = None                    # binary classification: the positive class
+    minority: Any = None                    # classification: the rarest class and its share of the labels
+    minority_share: Optional[float] = None
+    class_weight: Optional[str] = None      # "balanced" when the rarest class is under zoo.imbalance's share
+    binary: bool = False
+
+    @property
+    def imbalanced(self) -> bool:
+        return self.class_weight is not None
+
+    def warning(self) -> Optional[str]:
+        """One line for the CLI and the report when the labels are imbalanced, else None."""
+        if not self.imbalanced:
+            return None
+        return (f"imbalanced data: class '{self.minority}' is {100 * (self.minority_share or 0):.1f} % of the "
+                f"training labels; accuracy alone misleads here, so the run is judged by {self.metric}, with "
+                "balanced class weights" + (" and a decision threshold tuned on the training folds"
+                                            if self.binary else ""))
+
+
+def scoring_for(desc: Any, train: Any) -> Scoring:
+    """The metric (needs.metric, else zoo.metrics.default_metric of the training labels), the positive class
+    (data.positive_class, else the rarest training class) and whether classes get balanced weights."""
+    import numpy as np
+
+    from zoo.imbalance import class_balance, resolve_positive, wants_class_weights
+    from zoo.metrics import default_metric
+
+    task = desc.task.value
+    chosen = desc.needs.metric.value if desc.needs.metric is not None else None
+    if task not in ("classification", "regression", "forecasting"):
+        return Scoring(metric=None)
+    default = default_metric(task, train.y if task == "classification" else None)
+    source = "descriptor" if chosen else ("default, imbalanced" if default == "balanced_accuracy" else "default")
+    if task != "classification":
+        return Scoring(metric=chosen or default, metric_source=source)
+    y = np.asarray(train.y)
+    binary = len(np.unique(y)) == 2
+    if chosen == "pr_auc" and not binary:
+        raise TrainError(f"needs.metric: pr_auc needs two classes; the training labels have {len(np.unique(y))}")
+    minority, share = class_balance(y)
+    positive = resolve_positive(y, desc.data.positive_class) if binary else None
+    if not binary and desc.data.positive_class is not None:
+        raise TrainError("data.positive_class: only for binary classification; the training labels have "
+                         f"{len(np.unique(y))} classes")
+    return Scoring(metric=chosen or default, metric_source=source, positive=positive,
+                   minority=minority.item() if hasattr(minority, "item") else minority, minority_share=share,
+                   class_weight="balanced" if wants_class_weights(y) else None, binary=binary)
+
+
+def weigh_classes(estimator: Any, scoring: Scoring) -> bool:
+    """Set balanced class weights on `estimator` when the scoring asks for them and it has the parameter;
+    True when set (zoo deep models have no class_weight: their loss is not reweighted)."""
+    if scoring.class_weight is None or "class_weight" not in estimator.get_params(deep=False):
+        return False
+    estimator.set_params(class_weight=scoring.class_weight)
+    return True

@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 
 from advisor.deciding.recommendation import Recommendation, TraceEntry
 from advisor.deciding.schema import ProjectDescriptor
-from advisor.running.fitting import build_estimator, fit_for_task, params_for
+from advisor.running.fitting import Scoring, build_estimator, fit_for_task, params_for, weigh_classes
 
 __all__ = ["Choice", "choose_model", "DEFAULT_BUDGET_S", "PROBE_SHARE", "SELECTION_SHARE"]
 
@@ -74,6 +74,7 @@ class _Context:
     seed: int
     device: Optional[str]
     echo: Callable[[str], None]
+    scoring: Scoring = field(default_factory=lambda: Scoring(metric=None))
 
     def make(self, name: str, params: Optional[dict[str, Any]] = None,
              time_budget_s: Optional[float] = None) -> Callable[[], Any]:
@@ -84,11 +85,19 @@ class _Context:
                 est.set_params(**params_for(est, {"n_jobs": 1}))     # many small fits: one core each
             if "n_estimators" in est.get_params(deep=False) and est.get_params()["n_estimators"] > CV_TREES:
                 est.set_params(n_estimators=CV_TREES)                 # ranking forests needs fewer trees
+            weigh_classes(est, self.scoring)
             return est.set_params(**(params or {}))
         return build
 
     def fit(self, est: Any, data: Any) -> Any:
         return fit_for_task(est, data, self.task)
+
+    def cv(self, make: Callable[[], Any], data: Any, plan: Any, **kw: Any) -> Any:
+        """zoo.validation.cross_validate on the scoring's metric and positive class."""
+        from zoo.validation import cross_validate
+
+        return cross_validate(make, data, plan, self.task, fit=self.fit, metric=self.scoring.metric,
+                              positive=self.scoring.positive, **kw)
 
 
 def _fmt(mean: Optional[float], std: Optional[float]) -> str:
@@ -104,8 +113,9 @@ def _row(name: str, family: str, stage: str, cv: Any, params: Optional[dict[str,
 
 def choose_model(desc: ProjectDescriptor, rec: Recommendation, train: Any, *, budget_s: Optional[float] = None,
                  seed: int = 0, device: Optional[str] = None, horizon: Optional[int] = None,
-                 echo: Callable[[str], None] = print) -> Optional[Choice]:
-    """Probe, select and tune on ``train`` (the training split); None when the task is not measured here."""
+                 echo: Callable[[str], None] = print, scoring: Optional[Scoring] = None) -> Optional[Choice]:
+    """Probe, select and tune on ``train`` (the training split); None when the task is not measured here.
+    ``scoring`` (advisor.running.fitting.scoring_for): the metric maximised and the class weights."""
     task, modality = desc.task.value, desc.data.modality.value
     if task not in SELECTABLE_TASKS or rec.model is None:
         return None
@@ -114,11 +124,12 @@ def choose_model(desc: ProjectDescriptor, rec: Recommendation, train: Any, *, bu
     from zoo.memo import feature_memo
     from zoo.validation import plan_folds, selection_metric
 
-    ctx = _Context(desc, task, modality, seed, device, echo)
+    ctx = _Context(desc, task, modality, seed, device, echo, scoring or Scoring(metric=None))
     budget = float(budget_s or DEFAULT_BUDGET_S)
     start = time.perf_counter()
     readable_only = desc.needs.interpretability.value == "required"
-    choice = Choice(model=rec.model, family=rec.approach.value, metric=selection_metric(task), rules_model=rec.model)
+    choice = Choice(model=rec.model, family=rec.approach.value, metric=selection_metric(task, ctx.scoring.metric),
+                    rules_model=rec.model)
     tables = modality in ("tabular", "time_series")
     with feature_memo(), cpu_threads(1 if tables else None):      # many small fits: one thread each
         family = _probe(ctx, rec, train, choice, start + PROBE_SHARE * budget, horizon, readable_only)
@@ -198,15 +209,15 @@ def _probe_family(ctx: _Context, family: str, names: list[str], train: Any, sub:
                   deadline: float, best: dict[str, tuple[str, Any]]) -> None:
     """Cross-validate a family's probe models on the subsample folds; keep its best in `best`."""
     from zoo import catalogue
-    from zoo.validation import CvResult, cross_validate
+    from zoo.validation import CvResult
 
     for name in names:
         left = deadline - time.perf_counter()
         if left <= 0 and family in best:
             choice.probe.append(_row(name, family, "probe", CvResult(stopped="probe time share used up")))
             continue
-        cv = cross_validate(ctx.make(name, time_budget_s=max(left, 1.0) / max(len(sub.folds), 1)), train, sub,
-                            ctx.task, deadline=deadline, fit=ctx.fit, min_folds=2)
+        cv = ctx.cv(ctx.make(name, time_budget_s=max(left, 1.0) / max(len(sub.folds), 1)), train, sub,
+                    deadline=deadline, min_folds=2)
         entry = catalogue.entry(name)
         choice.probe.append(_row(name, family, "probe", cv, readable=bool(entry and entry.readable)))
         if cv.mean is not None and (family not in best or cv.mean > best[family][1].mean):
@@ -244,19 +255,19 @@ def _probe_cost(rec: Recommendation, family: str, rows: int, n_train: int, folds
 def _select(ctx: _Context, entries: list[Any], train: Any, plan: Any, choice: Choice, deadline: float,
             readable_only: bool) -> None:
     """Cross-validate each candidate on the same folds; the best mean (readable only, if required) wins."""
-    from zoo.validation import CvResult, baseline_cv, cross_validate
+    from zoo.validation import CvResult, baseline_cv
 
     if not entries:
         return
     ctx.echo(f"selection: {len(entries)} {choice.family} candidate(s), {plan.text}")
     if ctx.task in ("classification", "regression"):
-        label, cv = baseline_cv(train, plan, ctx.task)
+        label, cv = baseline_cv(train, plan, ctx.task, ctx.scoring.metric, ctx.scoring.positive)
         choice.baseline = {"name": label, "mean": cv.mean, "std": cv.std, "folds": len(cv.scores)}
     for e in entries:
         if time.perf_counter() >= deadline and choice.leaderboard:
             choice.leaderboard.append(_row(e.name, e.family, "candidate", CvResult(stopped="time budget")))
             continue
-        cv = cross_validate(ctx.make(e.name), train, plan, ctx.task, deadline=deadline, fit=ctx.fit)
+        cv = ctx.cv(ctx.make(e.name), train, plan, deadline=deadline)
         choice.leaderboard.append(_row(e.name, e.family, "candidate", cv, readable=e.readable))
     scored = [r for r in choice.leaderboard if r["mean"] is not None and r["folds"] == len(plan.folds)]
     scored = scored or [r for r in choice.leaderboard if r["mean"] is not None]
@@ -289,7 +300,7 @@ def _settings(space: dict[str, tuple[Any, ...]], seed: int) -> list[dict[str, An
 
 def _search(ctx: _Context, entry: Any, train: Any, plan: Any, choice: Choice, deadline: float) -> None:
     """Successive halving over the winner's search space; adopt a setting only if its mean beats the default's."""
-    from zoo.validation import FoldPlan, cross_validate
+    from zoo.validation import FoldPlan
 
     base = next((r for r in choice.leaderboard if r["model"] == choice.model and r["stage"] == "candidate"), None)
     if entry is None or base is None or base["mean"] is None or choice.family == "deep":
@@ -304,14 +315,14 @@ def _search(ctx: _Context, entry: Any, train: Any, plan: Any, choice: Choice, de
     for params in settings:
         if time.perf_counter() >= deadline:
             break
-        cv = cross_validate(ctx.make(choice.model, params), train, first, ctx.task, deadline=deadline, fit=ctx.fit)
+        cv = ctx.cv(ctx.make(choice.model, params), train, first, deadline=deadline)
         if cv.mean is not None and len(cv.scores) == len(first.folds):
             rung.append((params, cv))
     rung.sort(key=lambda pc: -pc[1].mean)
     best_params, best_mean = None, base["mean"]
     for params, cv in rung[:2]:
         rest = FoldPlan(plan.folds[len(first.folds):], plan.text, plan.rows)
-        more = cross_validate(ctx.make(choice.model, params), train, rest, ctx.task, deadline=deadline, fit=ctx.fit)
+        more = ctx.cv(ctx.make(choice.model, params), train, rest, deadline=deadline)
         cv.scores += more.scores
         cv.seconds += more.seconds
         cv.stopped = more.stopped

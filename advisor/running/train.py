@@ -28,7 +28,8 @@ from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
 from advisor.records import Explanation, RunInfo, RunMetrics, dump_record
 from advisor.running.checks import check_data
-from advisor.running.fitting import TrainError, build_estimator, check_model_serves, fit_for_task, params_for
+from advisor.running.fitting import (Scoring, TrainError, build_estimator, check_model_serves, fit_for_task,
+                                     params_for, scoring_for, weigh_classes)
 from advisor.running.outfolder import MARKERS, claim_out
 from advisor.running.selection import choose_model
 from zoo import distributed
@@ -177,23 +178,25 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
 
     data, train, test = _load_and_split(desc, task, modality, seed, echo, dataset)
     checks = check_data(train, task, modality, seed=seed, echo=echo)      # tabular: the column table, drops, leaks
+    scoring = _scoring(desc, train, echo)
 
     budget = time_budget_minutes or desc.resources.time_budget_minutes
     with feature_memo():                        # features computed while selecting are reused by the final fit
         measure = select and not model_name and not distributed.active()      # torchrun: the rules' pick as is
         horizon = len(test) if task == "forecasting" else None      # backtests forecast as far as the test does
-        choice = _choose(desc, rec, train, budget, seed, device, echo, horizon) if measure else None
+        choice = _choose(desc, rec, train, budget, seed, device, echo, horizon, scoring) if measure else None
         if choice is not None:
             name = choice.model
             info = check_model_serves(name, modality, task)
         estimator = build_estimator(name, task, device=device, time_budget_s=budget * 60 if budget else None,
                                     seed=seed, weights_path=desc.resources.weights_path, verbose=not quiet)
+        weigh_classes(estimator, scoring)
         estimator.set_params(**(choice.params if choice else {}))
         small = info.family == "classical" and modality in ("tabular", "time_series")
         with small_fit_threads(len(train)) if small else nullcontext():
             return _fit_and_write(desc, rec, out, name, info, estimator, data, train, test, choice,
                                   device=device, seed=seed, fresh=fresh, echo=echo, checks=checks,
-                                  refit_full=refit_full)
+                                  refit_full=refit_full, scoring=scoring)
 
 
 def measure_choice(desc: ProjectDescriptor, rec: Recommendation, *, seed: int = 0,
@@ -205,17 +208,18 @@ def measure_choice(desc: ProjectDescriptor, rec: Recommendation, *, seed: int = 
     _, train, test = _load_and_split(desc, desc.task.value, desc.data.modality.value, seed, echo, dataset)
     budget = time_budget_minutes or desc.resources.time_budget_minutes
     horizon = len(test) if desc.task.value == "forecasting" else None
-    choice = _choose(desc, rec, train, budget, seed, device, echo, horizon)
+    choice = _choose(desc, rec, train, budget, seed, device, echo, horizon, _scoring(desc, train, echo))
     if choice is not None:
         rec = rec.model_copy(update={"trace": rec.trace + choice.trace})
     return rec, choice
 
 
 def _choose(desc: ProjectDescriptor, rec: Recommendation, train: Any, budget: Optional[float], seed: int,
-            device: Optional[str], echo: Callable[[str], None], horizon: Optional[int] = None) -> Any:
+            device: Optional[str], echo: Callable[[str], None], horizon: Optional[int] = None,
+            scoring: Optional[Scoring] = None) -> Any:
     """The measured choice (probe, candidates, search) on the training split, announced in one line."""
     choice = choose_model(desc, rec, train, budget_s=budget * 60 if budget else None, seed=seed, device=device,
-                          horizon=horizon, echo=echo)
+                          horizon=horizon, echo=echo, scoring=scoring)
     if choice is None:
         return None
     best = next((r for r in reversed(choice.leaderboard) if r["model"] == choice.model and r["mean"] is not None),
@@ -229,7 +233,8 @@ def _choose(desc: ProjectDescriptor, rec: Recommendation, train: Any, budget: Op
 
 def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name: str, info: Any, estimator: Any,
                    data: Any, train: Any, test: Any, choice: Any, *, device: Optional[str], seed: int, fresh: bool,
-                   echo: Callable[[str], None], checks: Any = None, refit_full: bool = False) -> dict[str, Any]:
+                   echo: Callable[[str], None], checks: Any = None, refit_full: bool = False,
+                   scoring: Optional[Scoring] = None) -> dict[str, Any]:
     """Fit the chosen model on the whole training split, score the held-out split once, write the run folder."""
     import zoo
     from zoo.devices import announce_device
@@ -259,7 +264,10 @@ def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name
         distributed.finish()                    # training is over for every process
     if not distributed.is_main():
         return {}                               # rank 0 evaluates and writes the run folder
-    metrics = zoo.evaluate(estimator, test, task, train=train)
+    scoring = scoring or Scoring(metric=None)
+    threshold = _tune_threshold(estimator, info.family, train, task, scoring, seed, echo)
+    metrics = zoo.evaluate(estimator, test, task, train=train, positive=scoring.positive, metric=scoring.metric,
+                           seed=seed)
     estimate = next((e for e in rec.estimates if e.approach == info.family), None)
     metrics.update({
         "model": name, "family": info.family, "task": task, "modality": modality,
@@ -271,22 +279,24 @@ def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name
         "resumed_after_epoch": session.resumed[-1] if session is not None and session.resumed else None,
         "processes": distributed.world()[1],
         "selection": choice.record() if choice is not None else None,
+        **_balance_record(estimator, info.family, scoring, threshold),
     })
     if choice is not None:
         rec = rec.model_copy(update={"trace": rec.trace + choice.trace})
     explanation = _explain(estimator, name, info.family, test, task, seed, echo)
     if refit_full:
-        estimator = _refit_full(estimator, data, task, echo)
+        estimator = _refit_full(estimator, data, task, echo, threshold=threshold, positive=scoring.positive)
         metrics.update({"refit_full": True, "n_refit": len(data)})
     _write_run(out, estimator, name, desc, rec, metrics, data.classes, modality, explanation, checks=checks)
     shutil.rmtree(folder, ignore_errors=True)
     return metrics
 
 
-def _refit_full(estimator: Any, data: Any, task: str, echo: Callable[[str], None]) -> Any:
+def _refit_full(estimator: Any, data: Any, task: str, echo: Callable[[str], None], *,
+                threshold: Optional[dict[str, Any]] = None, positive: Any = None) -> Any:
     """A fresh copy of `estimator` (same settings) fit on all of `data` (train + held-out test; for forecasting
     the whole series). A deep model trains for the epochs its split fit chose (its best epoch), with no
-    validation split and no early stopping."""
+    validation split and no early stopping. A decision threshold tuned on the training split is kept."""
     from sklearn.base import clone
 
     refit = clone(estimator)
@@ -299,9 +309,65 @@ def _refit_full(estimator: Any, data: Any, task: str, echo: Callable[[str], None
     echo(f"refit: fitting the same model on all {len(data):,} items (train + held-out test) ...")
     start = time.perf_counter()
     fit_for_task(refit, data, task)
+    if threshold and threshold.get("value") is not None:
+        from zoo.imbalance import set_threshold
+
+        set_threshold(refit, threshold["value"], positive)
     echo(f"refit: done in {time.perf_counter() - start:.1f} s; the held-out scores are those of the model fit "
          "on the training split")
     return refit
+
+
+def _scoring(desc: ProjectDescriptor, train: Any, echo: Callable[[str], None]) -> Scoring:
+    """The run's metric, positive class and class weights (training labels only); the imbalance warning."""
+    scoring = scoring_for(desc, train)
+    if scoring.warning():
+        echo(f"warning: {scoring.warning()}")
+    return scoring
+
+
+def _tune_threshold(estimator: Any, family: str, train: Any, task: str, scoring: Scoring, seed: int,
+                    echo: Callable[[str], None]) -> dict[str, Any]:
+    """A binary classifier's decision threshold, tuned on out-of-fold probabilities of the training split for
+    the run's metric and stored on the fitted model (zoo.imbalance); what was done, or why not."""
+    from sklearn.base import clone
+
+    from zoo.imbalance import set_threshold, tune_threshold
+
+    if task != "classification" or not scoring.binary:
+        return {}
+    if not hasattr(estimator, "predict_proba"):
+        return {"value": None, "skipped": "the model gives no probabilities"}
+    if family == "deep":
+        return {"value": None, "skipped": "deep models are not refitted on folds to tune it (cost); 0.5 kept"}
+    try:
+        quiet = {"verbose": False} if "verbose" in estimator.get_params(deep=False) else {}
+        tuned = tune_threshold(lambda: clone(estimator).set_params(**quiet), train, scoring.positive,
+                               scoring.metric or "f1", seed=seed, fit=lambda est, d: fit_for_task(est, d, task))
+    except ValueError as exc:
+        return {"value": None, "skipped": str(exc)}
+    set_threshold(estimator, tuned["value"], scoring.positive)
+    echo(f"threshold: {tuned['value']:.4f} for '{scoring.positive}' ({tuned['metric']} {tuned['score']:.3f} on "
+         f"{tuned['folds']} training folds, {tuned['default_score']:.3f} at 0.5)")
+    return tuned
+
+
+def _balance_record(estimator: Any, family: str, scoring: Scoring, threshold: dict[str, Any]) -> dict[str, Any]:
+    """metrics.json's account of the imbalance handling: the balance, class weights, threshold, metric."""
+    if scoring.metric is None:
+        return {}
+    out: dict[str, Any] = {"metric_source": scoring.metric_source}
+    if scoring.minority is not None:
+        weight = estimator.get_params(deep=False).get("class_weight", "absent")
+        note = ("balanced class weights (the rarest class is under 20 %)" if weight == "balanced" else
+                "no class weights: the model has no class_weight setting (a deep model's loss is not reweighted)"
+                if weight == "absent" and scoring.imbalanced else "no class weights")
+        out["balance"] = {"minority": scoring.minority, "minority_share": scoring.minority_share,
+                          "imbalanced": scoring.imbalanced, "class_weight": None if weight == "absent" else weight,
+                          "note": note, "warning": scoring.warning()}
+    if threshold:
+        out["threshold"] = threshold
+    return out
 
 
 def _load_and_split(desc: ProjectDescriptor, task: str, modality: str, seed: int, echo: Callable[[str], None],

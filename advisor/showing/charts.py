@@ -1,4 +1,4 @@
-"""Inline SVG charts for the HTML report: bars, lines, a heat map. Pure Python; every text is escaped.
+"""Inline SVG charts for the HTML report: bars, lines, a heat map, ROC and precision-recall curves. Pure Python; every text is escaped.
 
 Each function returns `markupsafe.Markup` (safe to drop into an autoescaped template) or "" when there is
 nothing to draw. Colours come from the report's palette; sizes are in SVG user units (the SVG scales to fit).
@@ -209,6 +209,42 @@ def roc_chart(fpr: Sequence[float], tpr: Sequence[float], *, label: str, width: 
              f'false positive rate</text>',
              f'<text x="12" y="{top + size / 2}" text-anchor="middle" class="axis" '
              f'transform="rotate(-90 12 {top + size / 2})">true positive rate</text>']
+    return _svg(width, top + size + 38, body, label)
+
+
+def unit_curves_chart(series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *, label: str,
+                      x_label: str, y_label: str, diagonal: bool = False, level: Optional[float] = None,
+                      level_label: str = "", width: int = 320) -> Markup:
+    """(name, xs, ys) curves in a unit square: one-vs-rest ROC curves (with the chance diagonal) or a
+    precision-recall curve (with the `level` of guessing, the positive class's prevalence)."""
+    series = [s for s in series if s[1] and len(s[1]) == len(s[2])]
+    if not series:
+        return Markup("")
+    left, top, size = 44, 10 + 16 * (len(series) > 1) * ((len(series) + 1) // 2), width - 60
+    fx = lambda v: left + v * size  # noqa: E731
+    fy = lambda v: top + size - v * size  # noqa: E731
+    body = [f'<rect x="{left}" y="{top}" width="{size}" height="{size}" fill="#fff" stroke="{GRID}"/>']
+    if diagonal:
+        body.append(f'<line x1="{fx(0)}" y1="{fy(0)}" x2="{fx(1)}" y2="{fy(1)}" stroke="{MUTED}" '
+                    'stroke-dasharray="4 4"/>')
+    if level is not None and math.isfinite(level):
+        body.append(f'<line x1="{fx(0)}" y1="{fy(level):.1f}" x2="{fx(1)}" y2="{fy(level):.1f}" stroke="{MUTED}" '
+                    f'stroke-dasharray="4 4"><title>{_e(level_label)}</title></line>')
+    for t in (0, 0.25, 0.5, 0.75, 1):
+        body.append(f'<text x="{fx(t):.1f}" y="{top + size + 14}" text-anchor="middle" class="tick">{t:g}</text>'
+                    f'<text x="{left - 6}" y="{fy(t) + 4:.1f}" text-anchor="end" class="tick">{t:g}</text>')
+    for k, (name, xs, ys) in enumerate(series):
+        colour = SERIES[k % len(SERIES)]
+        path = " ".join(f"{'M' if i == 0 else 'L'}{fx(a):.1f},{fy(b):.1f}" for i, (a, b) in enumerate(zip(xs, ys)))
+        body.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2.2"><title>{_e(name)}</title>'
+                    '</path>')
+        if len(series) > 1:
+            lx, ly = left + (k % 2) * (size // 2), 12 + 16 * (k // 2)
+            body.append(f'<rect x="{lx}" y="{ly - 6}" width="12" height="4" rx="1" fill="{colour}"/>'
+                        f'<text x="{lx + 17}" y="{ly}" class="tick">{_e(_short(name, 22))}</text>')
+    body += [f'<text x="{left + size / 2}" y="{top + size + 30}" text-anchor="middle" class="axis">{_e(x_label)}'
+             f'</text><text x="12" y="{top + size / 2}" text-anchor="middle" class="axis" '
+             f'transform="rotate(-90 12 {top + size / 2})">{_e(y_label)}</text>']
     return _svg(width, top + size + 38, body, label)
 
 

@@ -208,26 +208,75 @@ def _curves(metrics: Optional[RunMetrics]) -> dict[str, Any]:
     return out
 
 
-_CARDS = (("accuracy", "accuracy", 3), ("macro_f1", "macro F1", 3), ("roc_auc", "ROC AUC", 3),
+_CARDS = (("accuracy", "accuracy", 3), ("balanced_accuracy", "balanced accuracy", 3), ("macro_f1", "macro F1", 3),
+          ("f1", "F1 (positive)", 3), ("recall", "recall (positive)", 3), ("precision", "precision (positive)", 3),
+          ("roc_auc", "ROC AUC", 3), ("pr_auc", "PR AUC", 3),
           ("f1_anomaly", "F1 (anomaly)", 3), ("flagged_share", "flagged share", 3),
           ("mae", "MAE", 3), ("rmse", "RMSE", 3), ("r2", "R²", 3), ("mase", "MASE", 3), ("smape", "sMAPE %", 1))
 
 
+_LABEL = {k: label for k, label, _ in _CARDS}
+
+
 def _cards(metrics: RunMetrics) -> list[tuple[str, str]]:
-    """(label, value) of the task's metrics present, in _CARDS order."""
-    return [(label, _num(getattr(metrics, k), d)) for k, label, d in _CARDS
-            if isinstance(getattr(metrics, k), (int, float))]
+    """(label, value) of the task's metrics present: the headline metric first, the rest in _CARDS order."""
+    head = metrics.headline.metric if metrics.headline else None
+    cards = [(label, _num(getattr(metrics, k), d)) for k, label, d in _CARDS
+             if isinstance(getattr(metrics, k), (int, float))]
+    first = [c for c in cards if c[0] == _LABEL.get(head)]
+    return first + [c for c in cards if c not in first]
+
+
+def _baselines(metrics: RunMetrics) -> Optional[dict[str, Any]]:
+    """The model beside its baselines on the same held-out split, by the headline metric (and, for
+    classification, accuracy and balanced accuracy); `beaten` False flags the model in red."""
+    head, bases = metrics.headline, metrics.baselines or {}
+    if not bases:
+        return None
+    keys = [head.metric] if head and head.metric else []
+    keys += [k for k in ("accuracy", "balanced_accuracy", "mae") if k not in keys and
+             any(getattr(b, k, None) is not None for b in bases.values())]
+    keys = [k for k in keys if getattr(metrics, k, None) is not None]
+    rows = [{"name": f"{metrics.model} (this model)", "cells": [_num(getattr(metrics, k)) for k in keys],
+             "model": True}]
+    season = f" (season {metrics.season})" if metrics.season else ""
+    rows += [{"name": name.replace("_", " ") + (season if name == "seasonal_naive" else ""),
+              "cells": [_num(getattr(b, k, None)) for k in keys], "model": False} for name, b in bases.items()]
+    beaten = head.beats_baseline if head else None
+    text = (f"{metrics.model} does not beat the {str(head.baseline).replace('_', ' ')} baseline on "
+            f"{_LABEL.get(head.metric, head.metric)} ({_num(head.value)} vs {_num(head.baseline_value)})"
+            if head and beaten is False else "")
+    return {"columns": [_LABEL.get(k, k) for k in keys], "rows": rows, "beaten": beaten, "text": text}
+
+
+def _balance_notes(metrics: RunMetrics) -> list[str]:
+    """How imbalance was handled: the class weights, the tuned threshold, the metric's source."""
+    notes = []
+    if metrics.headline:
+        why = {"descriptor": "needs.metric", "default, imbalanced": "the default for imbalanced binary labels"}
+        notes.append(f"deciding metric: {_LABEL.get(metrics.headline.metric, metrics.headline.metric)} "
+                     f"({why.get(metrics.metric_source or '', 'the task default')})")
+    if metrics.positive_class is not None:
+        notes.append(f"positive class: {metrics.positive_class}")
+    if metrics.balance and metrics.balance.note:
+        notes.append(metrics.balance.note)
+    t = metrics.threshold
+    if t and t.value is not None:
+        notes.append(f"decision threshold {t.value:.3f} on the positive class's probability, tuned for {t.metric} "
+                     f"on {t.folds} training folds ({_num(t.score)} there vs {_num(t.default_score)} at 0.5)")
+    elif t and t.skipped:
+        notes.append(f"decision threshold not tuned: {t.skipped}")
+    return notes
 
 
 def _metrics(metrics: Optional[RunMetrics], explain: Explanation) -> Optional[dict[str, Any]]:
     if metrics is None:
         return None
     cards = _cards(metrics)
-    for name, scores in (metrics.baselines or {}).items():       # forecasting: the baselines beside the model
-        season = f" (season {metrics.season})" if name == "seasonal_naive" and metrics.season else ""
-        cards.append((f"{name.replace('_', '-')} baseline MAE{season}", _num(scores.mae, 3)))
     cards.append(("held-out items", _num(metrics.n_test)))
-    out: dict[str, Any] = {"cards": cards, "task": str(metrics.task), "per_class": [], "averages": []}
+    out: dict[str, Any] = {"cards": cards, "task": str(metrics.task), "per_class": [], "averages": [],
+                           "baselines": _baselines(metrics), "notes": _balance_notes(metrics),
+                           "warning": metrics.balance.warning if metrics.balance else None}
     labels = metrics.labels or []
     per = metrics.per_class or {}
     keys = [(str(x), "per_class") for x in labels] + [(k, "averages") for k in ("macro avg", "weighted avg")]
@@ -245,6 +294,19 @@ def _metrics(metrics: Optional[RunMetrics], explain: Explanation) -> Optional[di
         out["roc"] = charts.roc_chart(roc.fpr, roc.tpr, label="ROC curve on the held-out split")
         out["roc_note"] = (f"positive class: {'?' if roc.positive is None else roc.positive}; AUC "
                            f"{_num(metrics.roc_auc)}")
+    elif metrics.roc_curves:
+        out["roc"] = charts.unit_curves_chart(
+            [(f"{name} (AUC {_num(c.auc)})", c.fpr, c.tpr) for name, c in metrics.roc_curves.items()],
+            label="One-vs-rest ROC curves on the held-out split", x_label="false positive rate",
+            y_label="true positive rate", diagonal=True)
+        out["roc_note"] = f"one curve per class against the rest; macro AUC {_num(metrics.roc_auc)}"
+    pr = metrics.pr_curve
+    if pr is not None and pr.recall:
+        out["pr"] = charts.unit_curves_chart(
+            [(f"{pr.positive}", pr.recall, pr.precision)], label="Precision-recall curve on the held-out split",
+            x_label="recall", y_label="precision", level=pr.prevalence, level_label="guessing: the prevalence")
+        out["pr_note"] = (f"positive class: {pr.positive}; average precision {_num(metrics.pr_auc)}; the dashed "
+                          f"line is guessing (prevalence {_num(pr.prevalence)})")
     fc = explain.usable("forecast")
     if fc:
         xs = [i * fc.step + 1 for i in range(len(fc.actual))]
@@ -552,6 +614,9 @@ def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> di
         if metrics.model != (rec.model if rec else None):
             headline.append(("trained model", metrics.model))
         headline += _cards(metrics)[:1]
+        head = metrics.headline
+        if head and head.baseline and head.baseline_value is not None:
+            headline.append((f"{head.baseline.replace('_', ' ')} baseline", _num(head.baseline_value)))
         headline.append(("training time", _seconds(metrics.train_seconds)))
     if comparison and cmp is not None:
         headline += [("measured best", str(cmp.agreement.best or "—")), ("measurement", comparison["verdict"] or "—")]

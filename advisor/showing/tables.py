@@ -8,7 +8,35 @@ from advisor.units import nbytes as _size
 from advisor.units import seconds as _secs
 
 LABELS = {"macro_f1": "macro F1", "accuracy": "accuracy", "roc_auc": "ROC AUC", "r2": "R²", "mae": "MAE",
-          "rmse": "RMSE", "f1_anomaly": "F1 (anomaly)"}
+          "rmse": "RMSE", "f1_anomaly": "F1 (anomaly)", "balanced_accuracy": "balanced accuracy", "f1": "F1",
+          "pr_auc": "PR AUC", "mase": "MASE", "recall": "recall", "precision": "precision"}
+SHOWN = ("accuracy", "balanced_accuracy", "macro_f1", "f1", "recall", "roc_auc", "pr_auc", "mae", "rmse", "r2",
+         "mase", "f1_anomaly")
+
+
+def run_summary(metrics: dict[str, Any]) -> list[str]:
+    """What `advisor train` prints after a run (metrics.json as a dict): the headline metric first, the other
+    held-out numbers, the baselines beside it, and a line when the model does not beat its best baseline."""
+    head = metrics.get("headline") or {}
+    key = head.get("metric")
+    pos = f" of '{metrics['positive_class']}'" if metrics.get("positive_class") is not None else ""
+    rest = [f"{k}{pos if k in ('f1', 'recall', 'precision') else ''} {metrics[k]:.3f}" for k in SHOWN
+            if k != key and isinstance(metrics.get(k), float)]
+    first = f"{key} {head['value']:.3f}" + (pos if key in ("f1",) else "") if isinstance(head.get("value"), float) \
+        else ""
+    procs = f" × {metrics['processes']} processes" if metrics.get("processes", 1) > 1 else ""
+    lines = [f"{metrics['model']}: {', '.join(x for x in [first, *rest] if x)} on {metrics['n_test']:,} held-out "
+             f"items; trained in {metrics['train_seconds']:.1f} s on {metrics['device']}{procs}"]
+    bases = metrics.get("baselines") or {}
+    shown = key if key and all(isinstance(b.get(key), float) for b in bases.values()) else "mae"
+    if bases and all(isinstance(b.get(shown), float) for b in bases.values()):
+        where = "horizon" if metrics.get("task") == "forecasting" else "held-out items"
+        lines.append(f"baselines on the same {where}: " + ", ".join(
+            f"{name.replace('_', ' ')} {shown} {b[shown]:.3f}" for name, b in bases.items()))
+    if head.get("beats_baseline") is False:
+        lines.append(f"warning: {metrics['model']} does not beat the {head['baseline'].replace('_', ' ')} baseline "
+                     f"on {key} ({head['value']:.3f} vs {head['baseline_value']:.3f})")
+    return lines
 
 
 def table_rows(result: dict[str, Any]) -> list[dict[str, str]]:
