@@ -444,6 +444,8 @@ class CompareData(Record):
     test: int = Field(description="Held-out items, the same for every family.")
     source: Optional[str] = None
     split_seed: Optional[int] = None
+    split_seeds: list[int] = Field(default_factory=list, description="One held-out split per seed (repeated "
+                                   "stratified hold-out; forecasting: the one time split).")
 
 
 class Predicted(Record):

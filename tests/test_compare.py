@@ -254,3 +254,16 @@ def test_cats_dogs_classical_vs_hybrid(tmp_path, write_yaml):
     assert cmp["classical"]["status"] == cmp["hybrid"]["status"] == "measured"
     assert cmp["hybrid"]["accuracy"] > 0.8 and cmp["agreement"]["text"]
     assert re.search(r"hybrid .*image_effnet_lite0_features_linear", result.stdout)
+
+
+def test_each_seed_draws_its_own_split_and_the_report_leads_with_the_comparison(med_compare):
+    out, _ = med_compare
+    cmp = json.loads((out / "compare.json").read_text())
+    assert cmp["data"]["split_seeds"] == list(range(cmp["seeds"])) and cmp["seeds"] >= 2
+    classical = [r["macro_f1"] for r in cmp["runs"] if r["family"] == "classical" and r["size"] == 1.0]
+    assert len(set(classical)) > 1, "full-size runs of a deterministic model differ only if the split differs"
+    html = run_advisor("report", str(out), "-o", str(out / "r.html"))
+    assert html.returncode == 0, html.stderr
+    text = (out / "r.html").read_text()
+    assert text.index('id="comparison"') < text.index('id="descriptor"') < text.index('id="trace"')
+    assert "one per seed" in text

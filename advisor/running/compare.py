@@ -344,17 +344,22 @@ class Comparison:
         self.desc, self.rec, self.data, self.picks, self.skipped = desc, rec, data, picks, skipped
         self.families, self.sizes, self.seeds, self.echo = list(families), list(sizes), seeds, echo
         self.task, self.modality = desc.task.value, desc.data.modality.value
-        self.train, self.test = zoo.split_dataset(data, self.task, seed=SPLIT_SEED, horizon=desc.data.horizon)
+        # seed k: its own stratified split (repeated hold-out), shared by every family, so a seed's gap between
+        # families is paired and the spread over seeds includes the split's luck; forecasting: one time split
+        self.splits = [zoo.split_dataset(data, self.task, seed=k if self.task != "forecasting" else SPLIT_SEED,
+                                         horizon=desc.data.horizon) for k in range(max(seeds, 1))]
+        self.train, self.test = self.splits[0]
         self.scoring = scoring_for(desc, self.train)
         if self.scoring.warning():
             echo(f"warning: {self.scoring.warning()}")
         self.keys, self.higher = deciding_metrics(self.task, self.scoring.metric)
-        echo(f"data: {len(data):,} items; train {len(self.train):,}, the same held-out test {len(self.test):,} "
-             "for every family")
+        varied = seeds > 1 and self.task != "forecasting"
+        echo(f"data: {len(data):,} items; train {len(self.train):,}, held-out test {len(self.test):,}, the same "
+             "for every family" + (f"; a new split per seed ({seeds})" if varied else ""))
         from advisor.running.checks import check_data
 
         check_data(self.train, self.task, self.modality, seed=SPLIT_SEED, echo=echo)     # tabular: column table
-        self.index = {(s, k): subsample(self.train.y, len(self.train), s, k, self.task)
+        self.index = {(s, k): subsample(self.splits[k][0].y, len(self.splits[k][0]), s, k, self.task)
                       for s in self.sizes for k in range(seeds)}
         self.plan = ComparePlan.grid([f for f in self.families if f in picks], self.sizes, seeds,
                                      n_items={s: len(self.index[(s, 0)]) for s in self.sizes}, n_data=len(data),
@@ -362,18 +367,19 @@ class Comparison:
                                      budget_s=budget_s)
         self.runs: list[dict[str, Any]] = []
         self.start = time.perf_counter()
-        self.common = {"task": self.task, "modality": self.modality, "keys": self.keys, "test": self.test,
+        self.common = {"task": self.task, "modality": self.modality, "keys": self.keys,
                        "scoring": self.scoring,
                        "device": device, "quiet": quiet, "weights_path": desc.resources.weights_path}
 
     def part_of(self, size: float, seed: int) -> Any:
-        """The training subsample for (size, seed); the whole training split at size 1."""
-        return self.train if size >= 1 else self.train.subset(self.index[(size, seed)])
+        """The training subsample for (size, seed) of that seed's split; its whole training split at size 1."""
+        train = self.splits[seed][0]
+        return train if size >= 1 else train.subset(self.index[(size, seed)])
 
     def job(self, fam: str, size: float, seed: int, share: Optional[float]) -> dict[str, Any]:
-        """The self-contained description of one run, for `run_one`."""
+        """The self-contained description of one run, for `run_one`: its seed's training part and test split."""
         return dict(self.common, family=fam, model=self.picks[fam], size=size, seed=seed,
-                    part=self.part_of(size, seed), share=share)
+                    part=self.part_of(size, seed), test=self.splits[seed][1], share=share)
 
     def apply_budget(self, left: float, anything_measured: bool) -> None:
         """Drop what does not fit `left` seconds, recording and saying each family skipped."""
@@ -576,7 +582,9 @@ def _assemble(desc: ProjectDescriptor, rec: Recommendation, runs: list[dict[str,
         "name": desc.name, "task": desc.task.value, "modality": desc.data.modality.value,
         "metric": {"key": primary, "label": LABELS.get(primary, primary), "higher_is_better": higher,
                    "shown": list(keys)},
-        "data": {**data, "split_seed": SPLIT_SEED}, "sizes": list(sizes), "seeds": seeds,
+        "data": {**data, "split_seed": SPLIT_SEED,
+                 "split_seeds": [SPLIT_SEED] if desc.task.value == "forecasting" else list(range(max(seeds, 1)))},
+        "sizes": list(sizes), "seeds": seeds,
         "predicted": {"family": rec.approach, "model": rec.model}, "families": list(families),
     }
     curves: dict[str, Any] = {}

@@ -426,6 +426,20 @@ def _gallery(explain: Explanation) -> Optional[dict[str, Any]]:
     return None
 
 
+def _splits(data: Any) -> str:
+    """'3 (one per seed: repeated stratified hold-out)' or 'one (seed 0)'."""
+    seeds = data.split_seeds or ([data.split_seed] if data.split_seed is not None else [])
+    return f"{len(seeds)} (one per seed: repeated hold-out)" if len(seeds) > 1 else f"one (seed {_num(seeds[0] if seeds else 0)})"
+
+
+def _seeds_run(cmp: CompareResult) -> str:
+    """Seeds asked for, and how many ran at the largest size of each measured family."""
+    ran = {str(f): len(points[-1].values) for f, points in cmp.learning_curves.families.items() if points}
+    if not ran or all(n == cmp.seeds for n in ran.values()):
+        return _num(cmp.seeds)
+    return f"{_num(cmp.seeds)} asked; ran at the largest size: " + ", ".join(f"{f} {n}" for f, n in ran.items())
+
+
 def _model_size(m: RunMetrics) -> str:
     """model.joblib's size; for a hybrid also the frozen backbone it loads beside it, and the sum."""
     if m.backbone is None:
@@ -496,7 +510,7 @@ def _comparison(cmp: Optional[CompareResult]) -> Optional[dict[str, Any]]:
         "crossovers": [c.text for c in cross.values()],
         "skipped": [(str(s.family), s.reason) for s in cmp.skipped],
         "facts": [("held-out test items", _num(data.test)), ("training split", _num(data.train)),
-                  ("split seed", _num(data.split_seed)), ("seeds per size", _num(cmp.seeds)),
+                  ("held-out splits", _splits(data)), ("seeds per size", _seeds_run(cmp)),
                   ("sizes", ", ".join(f"{x:.0%}" for x in cmp.sizes)),
                   ("runs", f"{_num(b.runs)} measured, {_num(b.runs_skipped)} skipped"),
                   ("wall time", _seconds(b.used_seconds)),
