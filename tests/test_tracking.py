@@ -1,0 +1,56 @@
+"""`advisor train/compare --mlflow`: a real local sqlite store, read back with MlflowClient."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+mlflow = pytest.importorskip("mlflow")
+import mlflow.sklearn  # noqa: E402
+import mlflow.tracking  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _advisor(args: list[str], cwd: Path, uri: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PYTHONPATH"] = str(ROOT)
+    if uri:
+        env["MLFLOW_TRACKING_URI"] = uri
+    return subprocess.run([sys.executable, "-m", "advisor.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_train_logs_params_tags_metrics_artifacts_and_model(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    run_dir = tmp_path / "run"
+    proc = _advisor(["train", str(ROOT / "examples/medical_diagnosis_clinical.yaml"), "--model", "tabular_linear",
+                     "--out", str(run_dir), "--quiet"], tmp_path, uri)
+    assert proc.returncode == 0, proc.stderr
+    client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+    (exp,) = [e for e in client.search_experiments() if e.name != "Default"]
+    (run,) = client.search_runs([exp.experiment_id])
+    assert run.data.params["data.modality"] == "tabular"
+    assert run.data.tags["advisor.approach"] and run.data.tags["advisor.rules"]
+    assert 0 <= run.data.metrics["accuracy"] <= 1 and run.data.metrics["n_test"] > 0
+    names = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"report.html", "run"} <= names
+    assert "metrics.json" in {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "run")}
+    import pandas as pd
+
+    mlflow.set_tracking_uri(uri)
+    model = mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model")
+    table = pd.read_csv(ROOT / "examples/data/breast_cancer.csv").drop(columns=["target"]).head(5)
+    assert len(model.predict(table)) == 5
+
+
+def test_no_mlflow_opts_out_and_no_store_written(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    proc = _advisor(["train", str(ROOT / "examples/medical_diagnosis_clinical.yaml"), "--model", "tabular_linear",
+                     "--out", str(tmp_path / "run"), "--quiet", "--no-mlflow"], tmp_path, uri)
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "store.db").exists()
