@@ -54,3 +54,17 @@ def test_no_mlflow_opts_out_and_no_store_written(tmp_path):
                      "--out", str(tmp_path / "run"), "--quiet", "--no-mlflow"], tmp_path, uri)
     assert proc.returncode == 0, proc.stderr
     assert not (tmp_path / "store.db").exists()
+
+
+def test_without_mlflow_installed_the_flag_is_one_line_exit_2(tmp_path):
+    """A stub `mlflow` that fails to import stands for the package being absent."""
+    (tmp_path / "mlflow").mkdir()
+    (tmp_path / "mlflow" / "__init__.py").write_text("raise ImportError('no mlflow here')\n")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PYTHONPATH"] = f"{tmp_path}{os.pathsep}{ROOT}"
+    code = ("import sys; from advisor.running import tracking\n"
+            "try:\n    tracking.log_train(sys.argv[1], lambda d: d)\n"
+            "except tracking.TrackingError as e:\n    print(e); sys.exit(2)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stdout.strip() == "--mlflow needs MLflow: pip install 'ml-advisor[tracking]'"
