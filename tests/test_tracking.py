@@ -68,3 +68,19 @@ def test_without_mlflow_installed_the_flag_is_one_line_exit_2(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], env=env, capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stdout.strip() == "--mlflow needs MLflow: pip install 'ml-advisor[tracking]'"
+
+
+def test_compare_logs_a_parent_run_with_one_nested_run_per_row(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    proc = _advisor(["compare", str(ROOT / "examples/medical_diagnosis_clinical.yaml"), "--families", "classical",
+                     "--sizes", "0.5,1.0", "--seeds", "1", "--out", str(tmp_path / "cmp"), "--quiet", "--mlflow"],
+                    tmp_path, uri)
+    assert proc.returncode == 0, proc.stderr
+    client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+    (exp,) = [e for e in client.search_experiments() if e.name != "Default"]
+    runs = client.search_runs([exp.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert len(parents) == 1 and len(children) == 2
+    assert {c.data.params["size"] for c in children} == {"0.5", "1.0"}
+    assert all("metric" in c.data.metrics for c in children)
