@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 $(STAMP): pyproject.toml constraints-cpu.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[ml,dev,export]" -c constraints-cpu.txt
+	$(BIN)/python -m pip install -q -e ".[ml,dev,export,tracking]" -c constraints-cpu.txt
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -279,9 +279,12 @@ def _launch_torchrun(desc: Any, rec: Any, descriptor: str, nproc: int, **opts: A
 @click.option("--refit-full", is_flag=True,
               help="After scoring the held-out split, refit the chosen model (same settings) on all the data and "
                    "save that one; the scores shown stay those of the model fit on the training split.")
+@click.option("--mlflow/--no-mlflow", "mlflow", default=None,
+              help="Log the finished run to MLflow (default: on when $MLFLOW_TRACKING_URI is set).")
 def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: Optional[str],
               model_name: Optional[str], time_budget: Optional[float], seed: int, quiet: bool,
-              report: bool, fresh: bool, rules_only: bool, launcher: str, nproc: int, refit_full: bool) -> None:
+              report: bool, fresh: bool, rules_only: bool, launcher: str, nproc: int, refit_full: bool,
+              mlflow: Optional[bool] = None) -> None:
     """Train the advisor's pick on the data, evaluate on a held-out split, save a run folder.
 
     The rules propose; a measurement on the training split settles: a quick probe of the rules' top approaches
@@ -299,6 +302,7 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     from advisor.running.train import TrainError, TrainInterrupted, train_run
     from zoo import distributed
 
+    _tracking_ready(mlflow)
     desc, rec = _load(descriptor, data)
     if launcher == "torchrun" and refit_full:
         _fail("--refit-full is for one process; drop --launcher torchrun or --refit-full")
@@ -341,6 +345,7 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
     _say(f"run folder: {run_dir}")
     if report:
         _say(f"report: {_report(run_dir, run_dir / 'report.html')}")
+    _track(mlflow, "train", run_dir)
 
 
 # --- advisor compare (advisor.running.compare): classical vs hybrid vs deep on the user's data ---
@@ -362,14 +367,17 @@ def train_cmd(descriptor: str, data: Optional[str], out: Optional[str], device: 
               help="Run the family x size x seed grid on this many joblib processes (or dask workers).")
 @click.option("--scheduler", metavar="ADDRESS",
               help="A dask.distributed scheduler (tcp://host:8786): fan the grid out over its machines.")
+@click.option("--mlflow/--no-mlflow", "mlflow", default=None,
+              help="Log the finished run to MLflow (default: on when $MLFLOW_TRACKING_URI is set).")
 def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], families: list[str], sizes: list[float],
                 seeds: int, time_budget: Optional[float], device: Optional[str], quiet: bool, workers: int,
-                scheduler: Optional[str]) -> None:
+                scheduler: Optional[str], mlflow: Optional[bool] = None) -> None:
     """Measure classical vs hybrid vs deep on the data: a side-by-side table, learning curves, an HTML report."""
     from advisor.running.compare import CompareError, compare_run
     from advisor.showing.tables import format_table
     from advisor.running.train import TrainError
 
+    _tracking_ready(mlflow)
     desc, rec = _load(descriptor, data)
     pick = f"'{rec.model}'" if rec.model else "no zoo model yet"
     _say(f"advisor: {rec.approach} / {rec.architecture} → {pick}; comparing {', '.join(families)}", err=True)
@@ -395,6 +403,35 @@ def compare_cmd(descriptor: str, data: Optional[str], out: Optional[str], famili
         _fail(f"{exc.filename or run_dir}: {exc.strerror or exc}")
     _say(format_table(result))
     _say(f"report: {_report(run_dir, run_dir / 'report.html')}")
+    _track(mlflow, "compare", run_dir)
+
+
+def _tracking_ready(flag: Optional[bool]) -> None:
+    """--mlflow without MLflow installed: one line, exit 2, before any training."""
+    from advisor.running import tracking
+
+    try:
+        tracking.check_ready(flag)
+    except tracking.TrackingError as exc:
+        _fail(str(exc))
+
+
+def _track(flag: Optional[bool], kind: str, run_dir: Path) -> None:
+    """--mlflow: log the finished run folder (advisor.running.tracking); a failure is one line, exit 2."""
+    from advisor.running import tracking
+
+    if not tracking.wanted(flag):
+        return
+    echo = lambda line: _say(line, err=True)  # noqa: E731
+    try:
+        if kind == "train":
+            tracking.log_train(run_dir, lambda d: _report(d, d / "report.html"), echo=echo)
+        else:
+            tracking.log_compare(run_dir, echo=echo)
+    except tracking.TrackingError as exc:
+        _fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - a store that cannot be written: one line
+        _fail(f"mlflow: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}")
 
 
 @cli.command("predict")
