@@ -1,7 +1,7 @@
 """Run the benchmarks and write runs/benchmarks/results.json.
 
     python -m benchmarks                      # everything: recommend, zoo_speed, quality, forecasting (~30 min)
-    python -m benchmarks quick                # recommend + zoo_speed classical,hybrid + quality tabular (~2 min)
+    python -m benchmarks quick                # recommend + zoo_speed classical + quality tabular (< 2 min; hybrid: zoo_speed)
     python -m benchmarks zoo_speed quality    # any of: recommend, zoo_speed, quality, forecasting
     python -m benchmarks forecasting --sets co2_weekly,sunspots_yearly
     python -m benchmarks zoo_speed --only deep --repeats 9
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
         from benchmarks import zoo_speed
 
         zoo_speed.main(opt("--repeats", args.repeats, 5 if quick else None)
-                       + opt("--only", args.only, "classical,hybrid" if quick else None)
+                       + opt("--only", args.only, "classical" if quick else None)
                        + opt("--steps", args.steps) + common)
     if "quality" in run:
         from benchmarks import quality
