@@ -801,8 +801,13 @@ class AudioFeaturesClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> AudioFeaturesClassifier:
         """Fit on clips (paths, 1-D arrays, or a 2-D array of clips as rows) and labels ``y``."""
-        feats = AudioFeatures(sample_rate=self.sample_rate, duration=self.duration, n_mfcc=self.n_mfcc)
-        self.pipeline_ = Pipeline([("features", feats), ("model", self._head())]).fit(X, column_or_1d(y))
+        from zoo.devices import small_fit_threads
+
+        y = column_or_1d(y)
+        feats = AudioFeatures(sample_rate=self.sample_rate, duration=self.duration, n_mfcc=self.n_mfcc).fit()
+        F = feats.transform(X)
+        with small_fit_threads(len(y)):             # OpenMP threads only spin-wait on a few hundred clips
+            self.pipeline_ = Pipeline([("features", feats), ("model", self._head().fit(F, y))])
         self.classes_ = self.pipeline_[-1].classes_
         return self
 
@@ -813,18 +818,19 @@ class AudioFeaturesClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels."""
-        check_is_fitted(self, "pipeline_")
-        return self.pipeline_.predict(X)
+        return self.head_predict(self.extract_features(X))
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns ordered as ``classes_``."""
-        check_is_fitted(self, "pipeline_")
-        return self.pipeline_.predict_proba(X)
+        F = self.extract_features(X)
+        with _one_thread():
+            return self.pipeline_[-1].predict_proba(F)
 
-    def head_score(self, F: np.ndarray, y: Any) -> float:
-        """Accuracy of the fitted head alone on a feature matrix from ``extract_features``."""
+    def head_predict(self, F: np.ndarray) -> np.ndarray:
+        """Labels the fitted head gives a feature matrix from ``extract_features`` (one predict for many rows)."""
         check_is_fitted(self, "pipeline_")
-        return float(accuracy_score(y, self.pipeline_[-1].predict(F)))
+        with _one_thread():
+            return self.pipeline_[-1].predict(F)
 
     @property
     def feature_names_out_(self) -> np.ndarray:

@@ -17,6 +17,7 @@ def _wrong_input(source: Path, meta: dict[str, Any], found: str) -> ValueError:
     """One line: what the run expects (its modality, the columns it reads) and what `source` holds instead."""
     modality, column = meta.get("modality"), meta.get("text_column")
     expects = {"image": "an image file, a folder of images, or a CSV with a column of image paths",
+               "audio": "an audio file (.wav/.flac/.ogg), a folder of clips, or a CSV with a column of clip paths",
                "text": f"a CSV with the text in column {column!r} (or a .txt file, one text per line)" if column
                else "a CSV with a text column (or a .txt file, one text per line)"}.get(
         str(modality), f"a CSV or Parquet table of {modality} data")
@@ -36,12 +37,30 @@ def _image_inputs(meta: dict[str, Any], source: Path) -> list[str]:
     return [str(p if Path(str(p)).is_absolute() else source.parent / str(p)) for p in df[col]]
 
 
+def _audio_inputs(meta: dict[str, Any], source: Path) -> list[str]:
+    from zoo.audio import AUDIO_SUFFIXES, audio_path_column
+
+    if source.is_dir():
+        return sorted(str(p) for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    if source.suffix.lower() != ".csv":
+        return [str(source)]
+    import pandas as pd
+    df = pd.read_csv(source)
+    col = audio_path_column(df, exclude=[meta["target"]] if meta.get("target") else ())
+    return [str(p if Path(str(p)).is_absolute() else source.parent / str(p)) for p in df[col]]
+
+
 def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
     """(names shown per item, model input) read from `source` for the saved model's modality (model.json `meta`)."""
     modality = meta.get("modality")
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such file or folder")
     check_data_path(source)                  # a FIFO or a device is refused, not opened
+    if modality == "audio":
+        paths = _audio_inputs(meta, source)
+        if not paths:
+            raise ValueError(f"{source}: no audio clips found")
+        return paths, paths
     if modality == "image":
         paths = _image_inputs(meta, source)
         if not paths:
@@ -87,11 +106,13 @@ def predict_items(run_dir: Path, source: Path, *, trust: bool = False) -> list[d
     model = zoo.load_model(run_dir, trust=trust)
     names, X = read_inputs(meta, source)
     failed: dict[str, str] = {}
-    if meta.get("modality") == "image":           # truncated, fake or oversized images: reported, not fatal
-        failed = {n: why for n in names if (why := zoo.image_problem(Path(n)))}
+    if meta.get("modality") in ("image", "audio"):   # truncated, fake or oversized files: reported, not fatal
+        problem = zoo.image_problem if meta.get("modality") == "image" else zoo.audio_problem
+        failed = {n: why for n in names if (why := problem(Path(n)))}
         if len(failed) == len(names):
             first = next(iter(failed.items()))
-            raise ValueError(f"{source}: none of the {len(names):,} image(s) can be read ({first[0]}: {first[1]})")
+            raise ValueError(f"{source}: none of the {len(names):,} {meta.get('modality')} file(s) can be read "
+                             f"({first[0]}: {first[1]})")
         names = X = [n for n in names if n not in failed]
     predictions = model.predict(X)
     probabilities = model.predict_proba(X) if hasattr(model, "predict_proba") and meta.get("classes") else None
