@@ -803,18 +803,36 @@ class AudioFeaturesClassifier(ClassifierMixin, BaseEstimator):
         """Fit on clips (paths, 1-D arrays, or a 2-D array of clips as rows) and labels ``y``."""
         from zoo.devices import small_fit_threads
 
+        X = self._checked(X, reset=True, y=y)
         y = column_or_1d(y)
         feats = AudioFeatures(sample_rate=self.sample_rate, duration=self.duration, n_mfcc=self.n_mfcc).fit()
         F = feats.transform(X)
         with small_fit_threads(len(y)):             # OpenMP threads only spin-wait on a few hundred clips
             self.pipeline_ = Pipeline([("features", feats), ("model", self._head().fit(F, y))])
         self.classes_ = self.pipeline_[-1].classes_
+        model = self.pipeline_[-1][-1] if self.head == "logistic" else self.pipeline_[-1]
+        if hasattr(model, "n_iter_"):
+            self.n_iter_ = model.n_iter_
         return self
+
+    def _checked(self, X: Any, *, reset: bool, y: Any = None) -> Any:
+        """Clip paths, or a list of 1-D clips of any lengths, as they are; anything else is an array of clips (one
+        per row), validated as scikit-learn does (2-D, dense, finite, the width seen in ``fit``)."""
+        import os
+
+        from sklearn.utils.validation import validate_data
+
+        if isinstance(X, (str, os.PathLike)) or (isinstance(X, (list, tuple)) and len(X) and (
+                isinstance(X[0], (str, os.PathLike)) or (isinstance(X[0], np.ndarray) and X[0].ndim == 1))):
+            return X
+        if y is not None:
+            return validate_data(self, X, y, dtype=np.float32, reset=reset)[0]
+        return validate_data(self, X, dtype=np.float32, reset=reset)
 
     def extract_features(self, X: Any) -> np.ndarray:
         """The summary-feature matrix for clips ``X`` (columns named by ``feature_names_out_``)."""
         check_is_fitted(self, "pipeline_")
-        return self.pipeline_[0].transform(X)
+        return self.pipeline_[0].transform(self._checked(X, reset=False))
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels."""
