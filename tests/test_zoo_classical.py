@@ -18,7 +18,7 @@ from zoo import registry
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "examples" / "data"
 CLASSICAL = [
-    "image_handcrafted_boosting", "image_handcrafted_forest", "image_handcrafted_forest_regressor",
+    "audio_features_boosting", "audio_features_forest", "audio_features_logistic", "image_handcrafted_boosting", "image_handcrafted_forest", "image_handcrafted_forest_regressor",
     "image_handcrafted_iforest", "image_handcrafted_logistic", "tabular_decision_tree", "tabular_extra_trees",
     "tabular_gradient_boosting", "tabular_isolation_forest", "tabular_linear", "tabular_random_forest",
     "tabular_svm", "text_tfidf_char_linear", "text_tfidf_char_ridge", "text_tfidf_linear", "text_tfidf_ridge",
@@ -27,7 +27,7 @@ CLASSICAL = [
 PLANNED = {
     "deep": ["tabular_mlp", "tabular_autoencoder", "image_effnet_lite0_finetune", "image_effnet_lite0_regressor",
              "image_conv_autoencoder", "text_minilm_finetune", "text_minilm_regressor", "ts_gru"],
-    "hybrid": ["image_effnet_lite0_features_linear", "image_effnet_lite0_features_ridge",
+    "hybrid": ["audio_effnet_lite0_features_linear", "image_effnet_lite0_features_linear", "image_effnet_lite0_features_ridge",
                "image_effnet_lite0_features_iforest", "text_minilm_features_linear", "text_minilm_features_ridge"],
 }
 
