@@ -111,8 +111,8 @@ def predict_items(run_dir: Path, source: Path, *, trust: bool = False) -> list[d
         failed = {n: why for n in names if (why := problem(Path(n)))}
         if len(failed) == len(names):
             first = next(iter(failed.items()))
-            raise ValueError(f"{source}: none of the {len(names):,} {meta.get('modality')} file(s) can be read "
-                             f"({first[0]}: {first[1]})")
+            what = "image(s)" if meta.get("modality") == "image" else "clip(s)"
+            raise ValueError(f"{source}: none of the {len(names):,} {what} can be read ({first[0]}: {first[1]})")
         names = X = [n for n in names if n not in failed]
     predictions = model.predict(X)
     probabilities = model.predict_proba(X) if hasattr(model, "predict_proba") and meta.get("classes") else None
