@@ -562,7 +562,8 @@ class AudioCnnFeaturesClassifier(_HybridClassifier):
     ``X``: clip paths or 1-D arrays at ``sample_rate``; every clip padded / cropped to ``duration`` seconds."""
 
     def __init__(self, *, head: str = "logistic", C: float = 1.0, max_iter: int = 2000, n_estimators: int = 300,
-                 class_weight: Any = None, sample_rate: int = SAMPLE_RATE, duration: float = DURATION, n_mels: int = 128,
+                 class_weight: Any = None, sample_rate: int = SAMPLE_RATE, duration: float = DURATION,
+                 n_mels: int = 128,
                  backbone: str = EFFNET, image_size: int = 128, batch_size: int = 64, device: str | None = None,
                  weights_path: str | os.PathLike[str] | None = None, n_jobs: int | None = -1,
                  random_state: int | None = 0, verbose: bool = True) -> None:
