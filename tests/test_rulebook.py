@@ -68,7 +68,7 @@ def test_catalogue_and_rulebook_agree_on_architectures():
         assert trained <= archs, (approach, trained - archs)
     untrained = {(a, arch) for a, archs in EXPECTED_ARCHITECTURES.items() for arch in archs
                  if arch not in catalogue.ARCHITECTURES[a]}
-    assert untrained == {("deep", "gan"), ("hybrid", "rnn_features_linear"), ("hybrid", "audio_features_linear")}
+    assert untrained == {("deep", "gan"), ("hybrid", "rnn_features_linear")}
 
 
 def test_rule_effect_keys_are_approaches():

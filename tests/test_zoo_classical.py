@@ -18,7 +18,7 @@ from zoo import registry
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "examples" / "data"
 CLASSICAL = [
-    "image_handcrafted_boosting", "image_handcrafted_forest", "image_handcrafted_forest_regressor",
+    "audio_features_boosting", "audio_features_forest", "audio_features_logistic", "image_handcrafted_boosting", "image_handcrafted_forest", "image_handcrafted_forest_regressor",
     "image_handcrafted_iforest", "image_handcrafted_logistic", "tabular_decision_tree", "tabular_extra_trees",
     "tabular_gradient_boosting", "tabular_isolation_forest", "tabular_linear", "tabular_random_forest",
     "tabular_svm", "text_tfidf_char_linear", "text_tfidf_char_ridge", "text_tfidf_linear", "text_tfidf_ridge",
@@ -27,7 +27,7 @@ CLASSICAL = [
 PLANNED = {
     "deep": ["tabular_mlp", "tabular_autoencoder", "image_effnet_lite0_finetune", "image_effnet_lite0_regressor",
              "image_conv_autoencoder", "text_minilm_finetune", "text_minilm_regressor", "ts_gru"],
-    "hybrid": ["image_effnet_lite0_features_linear", "image_effnet_lite0_features_ridge",
+    "hybrid": ["audio_effnet_lite0_features_linear", "image_effnet_lite0_features_linear", "image_effnet_lite0_features_ridge",
                "image_effnet_lite0_features_iforest", "text_minilm_features_linear", "text_minilm_features_ridge"],
 }
 
@@ -55,7 +55,7 @@ def test_list_models_patterns() -> None:
                                                          "text_tfidf_linear", "text_tfidf_ridge", "ts_direct_linear",
                                                          "ts_ets", "ts_gru", "ts_lag_gradient_boosting", "ts_naive",
                                                          "ts_seasonal_naive"]
-    assert zoo.list_models("*effnet*", module="zoo.hybrid") == ["image_effnet_lite0_features_iforest",
+    assert zoo.list_models("image_*effnet*", module="zoo.hybrid") == ["image_effnet_lite0_features_iforest",
                                                                 "image_effnet_lite0_features_linear",
                                                                 "image_effnet_lite0_features_ridge"]
     assert zoo.list_models(family="hybrid") == sorted(PLANNED["hybrid"])
@@ -127,6 +127,11 @@ def _tiny_data(name: str) -> tuple[Any, Any, dict[str, Any]]:
         return X, (X[:, 0] > 0).astype(int), {}
     if name.startswith("text"):
         return ["good great fine", "bad awful poor"] * 10, [1, 0] * 10, {}
+    if name.startswith("audio"):                 # 12 clips of 0.1 s at 16 kHz: a low and a high tone
+        t = np.arange(1600) / 16_000
+        clips = np.stack([np.sin(2 * np.pi * (300 if k % 2 else 3000) * t) + 0.1 * rng.normal(size=t.size)
+                          for k in range(12)])
+        return clips, [0, 1] * 6, {"duration": 0.1, "n_estimators": 10, "max_iter": 10, "n_jobs": 1}
     if name.startswith("image"):
         imgs = rng.integers(0, 255, size=(12, 40, 40, 3), dtype=np.uint8)
         return imgs, [0, 1] * 6, {"image_size": 32, "n_estimators": 10, "n_jobs": 1}
@@ -147,6 +152,9 @@ CHANGES: dict[str, dict[str, Any]] = {
     "text_tfidf_ridge": {"alphas": (1e4,)},
     "ts_lag_gradient_boosting": {"lags": 2},
     "image_handcrafted_boosting": {"head": "random_forest"},      # 12 images: too few for a boosting split
+    "audio_features_boosting": {"head": "logistic", "C": 1e-4},   # 12 clips: too few for a boosting split
+    "audio_features_forest": {"n_estimators": 2},
+    "audio_features_logistic": {"C": 1e-4},
     "image_handcrafted_logistic": {"C": 1e-4},
     "tabular_extra_trees": {"min_samples_leaf": 25},
     "tabular_svm": {"C": 1e-3},

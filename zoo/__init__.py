@@ -28,6 +28,7 @@ _HELPERS: dict[str, str] = {
     "table_dataset": "zoo.data",
     "split_dataset": "zoo.data",
     "image_problem": "zoo.data",
+    "audio_problem": "zoo.audio",
     "evaluate": "zoo.metrics",
     "save_model": "zoo.persist",
     "load_model": "zoo.persist",

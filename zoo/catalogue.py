@@ -217,6 +217,19 @@ CATALOGUE: tuple[Entry, ...] = (
     _e("image_handcrafted_iforest", "classical", "isolation_forest", ("image",), ("anomaly_detection",),
        f"{_C}:ImageHandcraftedIsolationForest",
        "Hand-crafted image features into an isolation forest (classical image anomaly detection)."),
+    _e("audio_features_boosting", "classical", "gradient_boosting", ("audio",), ("classification",),
+       f"{_C}:AudioFeaturesClassifier",
+       "Named audio summary features (MFCC means/stds and deltas, spectral centroid/bandwidth/roll-off, "
+       "zero-crossing rate, RMS) + histogram gradient boosting.",
+       search={"*": {"learning_rate": (0.03, 0.1, 0.3), "max_iter": (100, 300)}}),
+    _e("audio_features_forest", "classical", "random_forest", ("audio",), ("classification",),
+       f"{_C}:AudioFeaturesClassifier",
+       "Named audio summary features (MFCC, spectral shape, zero-crossing rate, RMS) + random forest.",
+       defaults={"head": "random_forest"}),
+    _e("audio_features_logistic", "classical", "linear", ("audio",), ("classification",),
+       f"{_C}:AudioFeaturesClassifier",
+       "Named audio summary features (MFCC, spectral shape, zero-crossing rate, RMS) + standardised logistic "
+       "regression.", defaults={"head": "logistic"}, search=_HEAD_C),
     # ------------------------------------------------------------------ hybrid
     _e("image_effnet_lite0_features_linear", "hybrid", "cnn_features_linear", ("image",), ("classification",),
        f"{_H}:ImageCnnFeaturesClassifier",
@@ -238,6 +251,10 @@ CATALOGUE: tuple[Entry, ...] = (
        f"{_H}:TextMiniLMFeaturesRegressor",
        "Frozen all-MiniLM-L6-v2 sentence embeddings (384-d) + ridge regression (alpha chosen by inner CV).",
        pretrained=MINILM),
+    _e("audio_effnet_lite0_features_linear", "hybrid", "audio_features_linear", ("audio",), ("classification",),
+       f"{_H}:AudioCnnFeaturesClassifier",
+       "Log-mel spectrograms as images -> frozen EfficientNet-Lite0 features (1280-d) + standardised logistic "
+       "regression (ImageNet transfer to audio).", pretrained=EFFNET, search=_HYBRID_HEAD),
     # ------------------------------------------------------------------ deep
     _e("tabular_mlp", "deep", "mlp", _TABLES, _SUPERVISED, f"{_D}:TabularMLP",
        "Multi-layer perceptron on standardised, one-hot encoded features (torch, early stopping)."),

@@ -37,12 +37,15 @@ from threadpoolctl import threadpool_limits
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
+from zoo.audio import DURATION, SAMPLE_RATE
+from zoo.audio_features import AudioFeatures
 from zoo.columns import ColumnPrep
 from zoo.features import FEATURE_GROUPS, HandcraftedImageFeatures
 from zoo.forecasting import has_trend, season_length, series_input, timestamps_of
 from zoo.imbalance import predict_labels
 
 __all__ = [
+    "AudioFeaturesClassifier",
     "ImageHandcraftedForest",
     "ImageHandcraftedForestRegressor",
     "TabularDecisionTree",
@@ -769,6 +772,105 @@ class ImageHandcraftedIsolationForest(TabularIsolationForest):
 
     def decision_function(self, X: Any) -> np.ndarray:
         return super().decision_function(self._features(X))
+
+
+# ----------------------------------------------------------------------------- audio
+
+class AudioFeaturesClassifier(ClassifierMixin, BaseEstimator):
+    """Named audio summary features (``zoo.audio.AudioFeatures``: MFCC means/stds and deltas, spectral shape,
+    zero-crossing rate, RMS) + gradient boosting, random forest or standardised logistic regression: the classical
+    route for clip classification (keywords, sound events). ``X``: clip paths or 1-D arrays at ``sample_rate``."""
+
+    def __init__(self, *, head: str = "gradient_boosting", sample_rate: int = SAMPLE_RATE,
+                 duration: float = DURATION, n_mfcc: int = 20, n_estimators: int = 300, max_iter: int = 200,
+                 learning_rate: float = 0.1, C: float = 1.0, class_weight: Any = None, n_jobs: int | None = -1,
+                 random_state: int | None = 0) -> None:
+        self.head = head
+        self.sample_rate = sample_rate
+        self.duration = duration
+        self.n_mfcc = n_mfcc
+        self.n_estimators = n_estimators
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.C = C
+        self.class_weight = class_weight
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _head(self) -> Any:
+        if self.head == "random_forest":
+            return RandomForestClassifier(n_estimators=self.n_estimators, class_weight=self.class_weight,
+                                          n_jobs=self.n_jobs, random_state=self.random_state)
+        if self.head == "gradient_boosting":
+            return HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
+                                                  class_weight=self.class_weight, random_state=self.random_state)
+        if self.head == "logistic":
+            return Pipeline([("scale", StandardScaler()),
+                             ("model", LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000,
+                                                          random_state=self.random_state))])
+        raise ValueError(f"head must be 'gradient_boosting', 'random_forest' or 'logistic', got {self.head!r}")
+
+    def fit(self, X: Any, y: Any) -> AudioFeaturesClassifier:
+        """Fit on clips (paths, 1-D arrays, or a 2-D array of clips as rows) and labels ``y``."""
+        from zoo.devices import small_fit_threads
+
+        X = self._checked(X, reset=True, y=y)
+        y = column_or_1d(y)
+        feats = AudioFeatures(sample_rate=self.sample_rate, duration=self.duration, n_mfcc=self.n_mfcc).fit()
+        F = feats.transform(X)
+        with small_fit_threads(len(y)):             # OpenMP threads only spin-wait on a few hundred clips
+            self.pipeline_ = Pipeline([("features", feats), ("model", self._head().fit(F, y))])
+        self.classes_ = self.pipeline_[-1].classes_
+        model = self.pipeline_[-1][-1] if self.head == "logistic" else self.pipeline_[-1]
+        if hasattr(model, "n_iter_"):
+            self.n_iter_ = model.n_iter_
+        return self
+
+    def _checked(self, X: Any, *, reset: bool, y: Any = None) -> Any:
+        """Clip paths, or a list of 1-D clips of any lengths, as they are; anything else is an array of clips (one
+        per row), validated as scikit-learn does (2-D, dense, finite, the width seen in ``fit``)."""
+        import os
+
+        from sklearn.utils.validation import validate_data
+
+        if isinstance(X, (str, os.PathLike)) or (isinstance(X, (list, tuple)) and len(X) and (
+                isinstance(X[0], (str, os.PathLike)) or (isinstance(X[0], np.ndarray) and X[0].ndim == 1))):
+            return X
+        if y is not None:
+            return validate_data(self, X, y, dtype=np.float32, reset=reset)[0]
+        return validate_data(self, X, dtype=np.float32, reset=reset)
+
+    def extract_features(self, X: Any) -> np.ndarray:
+        """The summary-feature matrix for clips ``X`` (columns named by ``feature_names_out_``)."""
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_[0].transform(self._checked(X, reset=False))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted labels."""
+        return self.head_predict(self.extract_features(X))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns ordered as ``classes_``."""
+        F = self.extract_features(X)
+        with _one_thread():
+            return self.pipeline_[-1].predict_proba(F)
+
+    def head_predict(self, F: np.ndarray) -> np.ndarray:
+        """Labels the fitted head gives a feature matrix from ``extract_features`` (one predict for many rows)."""
+        check_is_fitted(self, "pipeline_")
+        with _one_thread():
+            return self.pipeline_[-1].predict(F)
+
+    @property
+    def feature_names_out_(self) -> np.ndarray:
+        """Readable feature names (``mfcc03_mean``, ``spectral_centroid_std`` ...)."""
+        check_is_fitted(self, "pipeline_")
+        return self.pipeline_[0].get_feature_names_out()
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        return tags
 
 
 # ----------------------------------------------------------------------------- time series

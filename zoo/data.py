@@ -44,6 +44,7 @@ class Dataset:
     target: Optional[str] = None
     skipped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    groups: Optional[np.ndarray] = None      # who/what each item comes from (a speaker): held out whole by the split
 
     def __len__(self) -> int:
         return len(self.y) if self.y is not None else len(self.X)
@@ -61,7 +62,8 @@ class Dataset:
             X = X[index]
         elif X is not None:
             X = [X[i] for i in index]
-        return replace(self, X=X, y=None if self.y is None else self.y[index])
+        return replace(self, X=X, y=None if self.y is None else self.y[index],
+                       groups=None if self.groups is None else self.groups[index])
 
 
 def _decode_line(line: bytes) -> tuple[str, bool]:
@@ -313,6 +315,66 @@ def _npz(path: Path, task: str) -> Dataset:
     return Dataset(modality, X, _labels(y, task, str(path)), str(path))
 
 
+def _audio_files(root: Path) -> tuple[list[Path], list[str], list[str]]:
+    """Audio files under `root`'s class folders, their labels, and class folders skipped as symlink loops."""
+    from zoo.audio import AUDIO_SUFFIXES
+
+    classes, loops = _class_folders(root)
+    if not classes:
+        raise DataError(f"{root}: expected one sub-folder per class (clips of each class in its folder), found none")
+    paths, labels = [], []
+    for cls in classes:
+        for dirpath, _, files in os.walk(root / cls, followlinks=False):
+            for name in sorted(files):
+                if Path(name).suffix.lower() in AUDIO_SUFFIXES:
+                    paths.append(Path(dirpath) / name)
+                    labels.append(cls)
+    if not paths:
+        raise DataError(f"{root}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))}) in the class folders")
+    return paths, labels, loops
+
+
+def _audio(path: Path, task: str, target: Optional[str], folder: bool) -> Dataset:
+    """Audio clips: a folder of class sub-folders, or a CSV of clip paths and labels (and optionally a
+    `speaker` / `group` column). Unreadable clips are skipped as unreadable images are; speakers (a column, or
+    Speech Commands' `<speaker>_nohash_<n>` file names) become the dataset's groups."""
+    from zoo.audio import audio_path_column, audio_problem, clip_group
+
+    notes: list[str] = []
+    groups: Optional[list[str]] = None
+    if folder:
+        paths, labels, loops = _audio_files(path)
+        notes += [f"skipped class folder(s) {names_text(loops)}: a symlink back into the data folder"] if loops else []
+    else:
+        df, notes = _read_table(path)
+        if len(df) == 0:
+            raise DataError(f"{path}: has a header but no rows")
+        tgt = _column(df, target, ("label", "target", "class"), "target", path)
+        group_col = next((c for c in df.columns if str(c).strip().lower() in ("speaker", "group")), None)
+        col = audio_path_column(df, exclude=[tgt, group_col])
+        paths = [Path(str(p)) if Path(str(p)).is_absolute() else path.parent / str(p) for p in df[col]]
+        labels = list(df[tgt])
+        groups = None if group_col is None else [str(g) for g in df[group_col]]
+    good, bad, reasons = [], [], Counter()
+    for i, p in enumerate(paths):
+        problem = audio_problem(p)
+        (good if problem is None else bad).append(i)
+        reasons.update([problem] if problem else [])
+    why = ", ".join(f"{n:,} {r}" for r, n in reasons.most_common()) + (f"; e.g. {paths[bad[0]]}" if bad else "")
+    if not good:
+        raise DataError(f"{path}: no readable audio files" + (f" ({why})" if bad else ""))
+    if len(bad) > MAX_BAD_IMAGE_SHARE * len(paths):
+        raise DataError(f"{path}: {len(bad)} of {len(paths)} audio files cannot be read ({why}); fix or remove them")
+    notes += [f"skipped {len(bad)} unreadable audio file(s) ({why})"] if bad else []
+    names = [str(paths[i]) for i in good]
+    group_of = [groups[i] for i in good] if groups is not None else [clip_group(n) for n in names]
+    if all(group_of) and len(set(group_of)) >= 3:
+        notes.append(f"{len(set(group_of))} speakers/groups; the held-out test split takes whole speakers")
+    return Dataset("audio", names, _labels([labels[i] for i in good], task, str(path)), str(path),
+                   target=None if folder else tgt, skipped=[str(paths[i]) for i in bad], notes=notes,
+                   groups=np.asarray(group_of) if all(group_of) else None)
+
+
 def check_data_path(path: Path) -> os.stat_result:
     """The stat of a data path that may be read: a folder, or a regular file no larger than this machine's
     memory (a FIFO, a device or a file that cannot fit is one DataError line, before anything opens it)."""
@@ -331,6 +393,8 @@ def load_dataset(path: "str | Path", modality: str, *, task: str = "classificati
     if not path.exists():
         raise DataError(f"{path}: data path does not exist")
     st = check_data_path(path)
+    if modality == "audio":
+        return _audio(path, task, target, stat.S_ISDIR(st.st_mode))
     if stat.S_ISDIR(st.st_mode):
         if modality != "image":
             raise DataError(f"{path}: is a folder; {modality} data must be a CSV or Parquet file")
@@ -559,12 +623,29 @@ def split_dataset(ds: Dataset, task: str, *, test_size: float = 0.2, seed: int =
         if not 1 <= h < n - 2:
             raise DataError(f"{ds.source}: data.horizon {h} leaves too little training data ({n:,} points)")
         return ds.subset(np.arange(n - h)), ds.subset(np.arange(n - h, n))
+    if ds.groups is not None and task == "classification" and len(set(ds.groups.tolist())) >= 3:
+        held = _group_split(ds, test_size, seed)
+        if held is not None:
+            return held
     from sklearn.model_selection import train_test_split
 
     stratify = ds.y if task == "classification" else None
     if stratify is not None and n_test < len(ds.classes):
         n_test = len(ds.classes)
     train_idx, test_idx = train_test_split(np.arange(n), test_size=n_test, random_state=seed, stratify=stratify)
+    return ds.subset(np.sort(train_idx)), ds.subset(np.sort(test_idx))
+
+
+def _group_split(ds: Dataset, test_size: float, seed: int) -> Optional[tuple[Dataset, Dataset]]:
+    """Whole groups (speakers) held out, classes kept in proportion (StratifiedGroupKFold's first fold of about
+    1 / test_size); None when that fold leaves a class out of either side."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    n_splits = max(2, min(int(round(1 / test_size)), len(set(ds.groups.tolist()))))
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    train_idx, test_idx = next(folds.split(np.zeros(len(ds)), ds.y, ds.groups))
+    if set(ds.y[train_idx].tolist()) != set(ds.y.tolist()) or set(ds.y[test_idx].tolist()) != set(ds.y.tolist()):
+        return None
     return ds.subset(np.sort(train_idx)), ds.subset(np.sort(test_idx))
 
 

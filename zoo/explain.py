@@ -138,6 +138,26 @@ def _permutation(ctx: _Ctx) -> dict[str, Any]:
             "features": _ranked(cols, res.importances_mean, res.importances_std)}
 
 
+def _feature_permutation(ctx: _Ctx) -> dict[str, Any]:
+    """Permutation importance over a model's own named features (audio summary features): the features are
+    computed once, every column shuffled `repeats` times, and all shuffled copies scored by the head in one call."""
+    rng, y = np.random.default_rng(0), np.asarray(ctx.test.y)
+    keep = np.sort(rng.permutation(len(y))[:500])                # bounds the shuffled copies' memory
+    F, y = np.asarray(ctx.model.extract_features(ctx.test.subset(keep).X)), y[keep]
+    n, d, repeats = len(F), F.shape[1], 5
+    copies = np.repeat(F[None], d * repeats, axis=0)            # (d * repeats, n, d)
+    for k in range(d * repeats):
+        copies[k, :, k // repeats] = F[rng.permutation(n), k // repeats]
+    pred = np.asarray(ctx.model.head_predict(np.vstack([F, copies.reshape(-1, d)])))
+    base = float(np.mean(pred[:n] == y))
+    acc = (pred[n:].reshape(d, repeats, n) == y).mean(axis=2)
+    drops = base - acc
+    return {"method": "permutation", "metric": "accuracy", "n_items": n, "repeats": repeats,
+            "note": f"Drop in held-out accuracy when one named feature is shuffled (mean ± std over {repeats} "
+                    f"shuffles of {n:,} test items).",
+            "features": _ranked(_names(ctx.model, d), drops.mean(axis=1), drops.std(axis=1))}
+
+
 def _coefficients(ctx: _Ctx) -> dict[str, Any]:
     coef = np.atleast_2d(np.asarray(ctx.model.coef_, dtype=float))
     names = _names(ctx.model, coef.shape[1])
@@ -354,6 +374,8 @@ def explain(model: Any, name: str, family: str, test: Dataset, task: str, *, max
     with _quiet(model):
         if modality == "tabular" and supervised:
             out["importance"] = _safe(lambda: _permutation(ctx))
+        elif family == "classical" and task == "classification" and _has(model, "head_predict"):
+            out["importance"] = _safe(lambda: _feature_permutation(ctx))
         if family == "hybrid" and _has(model, "feature_importances_"):
             out["head_importance"] = _safe(lambda: _hybrid_head(ctx))
         elif family == "classical" and supervised and _has(model, "coef_"):

@@ -39,12 +39,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+from zoo.audio import DURATION, SAMPLE_RATE
 from zoo.catalogue import EFFNET
 from zoo.images import as_image_list
 from zoo.imbalance import predict_labels
 from zoo.memo import memo_rows
 
 __all__ = [
+    "AudioCnnFeaturesClassifier",
     "CnnFeatures",
     "ImageCnnFeaturesClassifier",
     "ImageCnnFeaturesIsolationForest",
@@ -553,6 +555,43 @@ class TextMiniLMFeaturesClassifier(_HybridClassifier):
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
         return tags
+
+
+class AudioCnnFeaturesClassifier(_HybridClassifier):
+    """Log-mel spectrograms rendered as images -> frozen EfficientNet-Lite0 features (1280-d) -> standardised
+    logistic regression (or random forest): ImageNet transfer to audio clips (``zoo.audio.AudioCnnFeatures``).
+    ``X``: clip paths or 1-D arrays at ``sample_rate``; every clip padded / cropped to ``duration`` seconds."""
+
+    def __init__(self, *, head: str = "logistic", C: float = 1.0, max_iter: int = 2000, n_estimators: int = 300,
+                 class_weight: Any = None, sample_rate: int = SAMPLE_RATE, duration: float = DURATION,
+                 n_mels: int = 128,
+                 backbone: str = EFFNET, image_size: int = 128, batch_size: int = 64, device: str | None = None,
+                 weights_path: str | os.PathLike[str] | None = None, n_jobs: int | None = -1,
+                 random_state: int | None = 0, verbose: bool = True) -> None:
+        self.head = head
+        self.C = C
+        self.max_iter = max_iter
+        self.n_estimators = n_estimators
+        self.class_weight = class_weight
+        self.sample_rate = sample_rate
+        self.duration = duration
+        self.n_mels = n_mels
+        self.backbone = backbone
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.device = device
+        self.weights_path = weights_path
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _extractor(self) -> Any:
+        from zoo.audio_features import AudioCnnFeatures
+
+        cnn = CnnFeatures(backbone=self.backbone, image_size=self.image_size, batch_size=self.batch_size,
+                          device=self.device, weights_path=self.weights_path, resize_mode="squash",
+                          verbose=self.verbose)
+        return AudioCnnFeatures(cnn=cnn, sample_rate=self.sample_rate, duration=self.duration, n_mels=self.n_mels)
 
 
 class ImageCnnFeaturesIsolationForest(_FeatureHeadMixin, OutlierMixin, BaseEstimator):

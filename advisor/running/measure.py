@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
 from advisor.deciding.schema import ProjectDescriptor
+from zoo.audio import AUDIO_SUFFIXES
 from zoo.images import IMAGE_SUFFIXES, loops_back
 
 _TARGET_NAMES = ("target", "label", "class", "y", "value")
@@ -31,14 +32,14 @@ def resolve_data_path(desc: ProjectDescriptor, descriptor_file: Optional[Path],
     return desc.model_copy(update={"data": desc.data.model_copy(update={"path": str(path)})})
 
 
-def _count_folder(root: Path) -> tuple[int, int]:
+def _count_folder(root: Path, suffixes: "frozenset[str]" = IMAGE_SUFFIXES) -> tuple[int, int]:
     top = root.resolve()
     classes = [d for d in sorted(os.listdir(root))
                if (root / d).is_dir() and not d.startswith(".") and not loops_back(root / d, top)]
     total = 0
     for cls in classes:
         for _, _, files in os.walk(root / cls, followlinks=False):
-            total += sum(Path(f).suffix.lower() in IMAGE_SUFFIXES for f in files)
+            total += sum(Path(f).suffix.lower() in suffixes for f in files)
     return total, len(classes)
 
 
@@ -99,7 +100,8 @@ def _counts(path: Path, modality: str, target: Optional[str]) -> dict[str, Optio
     """n_samples / n_classes (/ n_features for tables) counted from a folder, an .npz or a CSV."""
     found: dict[str, Optional[int]] = {}
     if path.is_dir():
-        found["n_samples"], found["n_classes"] = _count_folder(path)
+        found["n_samples"], found["n_classes"] = _count_folder(path, AUDIO_SUFFIXES if modality == "audio"
+                                                               else IMAGE_SUFFIXES)
     elif path.suffix.lower() == ".npz":
         import numpy as np
 

@@ -24,6 +24,7 @@ def _wrong_input(source: Path, meta: dict[str, Any], found: str) -> ValueError:
     """One line: what the run expects (its modality, the columns it reads) and what `source` holds instead."""
     modality, column = meta.get("modality"), meta.get("text_column")
     expects = {"image": "an image file, a folder of images, or a CSV with a column of image paths",
+               "audio": "an audio file (.wav/.flac/.ogg), a folder of clips, or a CSV with a column of clip paths",
                "text": f"a CSV with the text in column {column!r} (or a .txt file, one text per line)" if column
                else "a CSV with a text column (or a .txt file, one text per line)"}.get(
         str(modality), f"a CSV or Parquet table of {modality} data")
@@ -54,12 +55,30 @@ def _image_paths(meta: dict[str, Any], df: Any, source: "Path | str", base: Path
     return [str(p if Path(str(p)).is_absolute() else base / str(p)) for p in df[col]]
 
 
+def _audio_inputs(meta: dict[str, Any], source: Path) -> list[str]:
+    from zoo.audio import AUDIO_SUFFIXES, audio_path_column
+
+    if source.is_dir():
+        return sorted(str(p) for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+    if source.suffix.lower() != ".csv":
+        return [str(source)]
+    import pandas as pd
+    df = pd.read_csv(source)
+    col = audio_path_column(df, exclude=[meta["target"]] if meta.get("target") else ())
+    return [str(p if Path(str(p)).is_absolute() else source.parent / str(p)) for p in df[col]]
+
+
 def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
     """(names shown per item, model input) read from `source` for the saved model's modality (model.json `meta`)."""
     modality = meta.get("modality")
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such file or folder")
     check_data_path(source)                  # a FIFO or a device is refused, not opened
+    if modality == "audio":
+        paths = _audio_inputs(meta, source)
+        if not paths:
+            raise ValueError(f"{source}: no audio clips found")
+        return paths, paths
     if modality == "image":
         paths = _image_inputs(meta, source)
         if not paths:
@@ -151,7 +170,7 @@ class Predictions:
         unreadable images last, with an `error` column."""
         import pandas as pd
 
-        image = self.meta.get("modality") == "image"
+        image = self.meta.get("modality") in ("image", "audio")          # a file per item: its path
         if self.table is not None and not image:
             out = self.table.iloc[self.positions].reset_index(drop=True)
         else:
@@ -180,7 +199,7 @@ def _inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any, Any]:
     """(names, model input, the input table or None) of `source`; a table is read once."""
     if source.exists() and source.is_file() and source.suffix.lower() in TABLE_SUFFIXES:
         check_data_path(source)
-        if meta.get("modality") != "image":
+        if meta.get("modality") not in ("image", "audio"):      # clips and images: a table of their paths
             table = _read_table(source)
             names, X = table_inputs(meta, table, source)
             return names, X, table
@@ -214,13 +233,15 @@ def predict(run_dir: Path, source: Path, *, trust: bool = False,
             (warn or _warn)(line)
     failed: dict[str, str] = {}
     positions = list(range(len(names)))
-    if meta.get("modality") == "image":           # truncated, fake or oversized images: reported, not fatal
-        from zoo import image_problem
+    if meta.get("modality") in ("image", "audio"):   # truncated, fake or oversized files: reported, not fatal
+        import zoo
 
-        failed = {n: why for n in names if (why := image_problem(Path(n)))}
+        problem = zoo.image_problem if meta.get("modality") == "image" else zoo.audio_problem
+        failed = {n: why for n in names if (why := problem(Path(n)))}
         if len(failed) == len(names):
             first = next(iter(failed.items()))
-            raise ValueError(f"{source}: none of the {len(names):,} image(s) can be read ({first[0]}: {first[1]})")
+            what = "image(s)" if meta.get("modality") == "image" else "clip(s)"
+            raise ValueError(f"{source}: none of the {len(names):,} {what} can be read ({first[0]}: {first[1]})")
         positions = [i for i, n in enumerate(names) if n not in failed]
         names = X = [names[i] for i in positions]
     _check_kind(meta, X, source)
