@@ -71,12 +71,14 @@ def _log_history(mlflow: Any, history: Optional[dict[str, Any]]) -> None:
 
 
 def _log_model(mlflow: Any, folder: Path) -> str:
-    """The model through the sklearn flavour (cloudpickle); the outcome in words."""
-    import joblib
+    """The model through the sklearn flavour (cloudpickle); the outcome in words. The folder is this user's own
+    signed run (just written), loaded through zoo.persist's trust check like any other."""
     import mlflow.sklearn
 
+    import zoo
+
     try:
-        mlflow.sklearn.log_model(joblib.load(folder / "model.joblib"), name="model",
+        mlflow.sklearn.log_model(zoo.load_model(folder), name="model",
                                  serialization_format="cloudpickle")
     except Exception as exc:  # noqa: BLE001 - an unpicklable model: the run folder is logged anyway
         mlflow.set_tag("advisor.model_logged", "no")
