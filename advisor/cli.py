@@ -445,7 +445,11 @@ def _track(flag: Optional[bool], kind: str, run_dir: Path) -> None:
 @click.option("--trust", is_flag=True,
               help="Unpickle the model even though your `advisor train` did not sign it (another user's or "
                    "machine's run, or changed since): only for folders whose source you trust.")
-def predict_cmd(model_dir: str, inputs: str, output: Optional[str], as_json: bool, trust: bool) -> None:
+@click.option("--explain", is_flag=True,
+              help="Add each row's top 3 SHAP contributions towards its prediction (tree models on tables): "
+                   "an indented line, JSON 'explanation', or -o columns top1_feature, top1_contribution, ...")
+def predict_cmd(model_dir: str, inputs: str, output: Optional[str], as_json: bool, trust: bool,
+                explain: bool) -> None:
     """Predict with a saved run: INPUT is an image, a folder of images, or a CSV.
 
     When INPUT is a table holding the run's target column, the predictions are also scored with the metrics
@@ -467,7 +471,7 @@ def predict_cmd(model_dir: str, inputs: str, output: Optional[str], as_json: boo
         if trust and (Path(model_dir) / pickles[0]).is_file() and not is_trusted(model_dir, pickles):
             for line in describe_files(model_dir, pickles):
                 _say(f"advisor: --trust: unpickling unsigned {line}", err=True)
-        result = predict(Path(model_dir), Path(inputs), trust=trust)
+        result = predict(Path(model_dir), Path(inputs), trust=trust, explain=explain)
         if out is not None:
             frame = result.frame()
             write_predictions(frame, out)
@@ -504,6 +508,8 @@ def predict_cmd(model_dir: str, inputs: str, output: Optional[str], as_json: boo
             continue
         best = f" ({max(row['probabilities'].values()):.2f})" if row.get("probabilities") else ""
         _say(f"{row['input']}\t{row['prediction']}{best}")
+        if row.get("explanation"):
+            _say("\t" + ", ".join(f"{e['feature']}={e['value']} {e['contribution']:+.3f}" for e in row["explanation"]))
 
 
 def _scores_line(scores: dict[str, Any], target: Optional[str]) -> str:
@@ -643,6 +649,7 @@ HELP_EXAMPLES: dict[str, tuple[str, ...]] = {
     "compare": ("advisor compare examples/fashion_mnist_demo.yaml --families classical,hybrid --sizes 0.1,0.25",
                 "advisor compare my_project.yaml --time-budget 30 --workers 2"),
     "predict": ("advisor predict runs/med examples/data/breast_cancer.csv -o predictions.csv",
+                "advisor predict runs/med examples/data/breast_cancer.csv --explain",
                 "advisor predict runs/demo examples/data/demo_images --json"),
     "report": ("advisor report runs/med", "advisor report runs/med -o med.html"),
     "export": ("advisor export runs/med --format onnx -o med.onnx",),

@@ -176,6 +176,10 @@ class _TabularMixin:
         check_is_fitted(self, "pipeline_")
         return self.pipeline_[:-1].get_feature_names_out()
 
+    def transform_features(self, X: Any) -> np.ndarray:
+        """The matrix the final model sees for ``X`` (columns named by ``feature_names_out_``)."""
+        return np.asarray(self.pipeline_[:-1].transform(self._frame(X)), dtype=np.float64)
+
     def permutation_importance(self, X: Any, y: Any, *, n_repeats: int = 5, scoring: str | None = None,
                                random_state: int | None = 0, n_jobs: int | None = None) -> pd.Series:
         """Permutation importance of each *input* column on (X, y), sorted descending (uses ``score`` by default)."""

@@ -154,6 +154,7 @@ class Predictions:
     positions: list[int] = field(default_factory=list)
     target: Optional[str] = None
     scores: Optional[dict[str, Any]] = None
+    explanations: Optional[list[Optional[list[dict[str, Any]]]]] = None   # --explain: top contributions per item
 
     def rows(self) -> list[dict[str, Any]]:
         """One {"input", "prediction", "probabilities"} per item; unreadable images last, with "error"."""
@@ -162,6 +163,8 @@ class Predictions:
             row: dict[str, Any] = {"input": name, "prediction": _plain(self.predictions[i])}
             if self.probabilities is not None:
                 row["probabilities"] = {str(_plain(c)): float(p) for c, p in zip(self.classes, self.probabilities[i])}
+            if self.explanations is not None:
+                row["explanation"] = self.explanations[i]
             rows.append(row)
         return rows + [{"input": name, "prediction": None, "error": why} for name, why in self.failed.items()]
 
@@ -178,6 +181,10 @@ class Predictions:
         added = {"prediction": [_plain(v) for v in self.predictions]}
         if self.probabilities is not None:
             added.update({f"proba_{_plain(c)}": self.probabilities[:, j] for j, c in enumerate(self.classes)})
+        for k in range(max((len(e) for e in self.explanations or [] if e), default=0)):
+            for part in ("feature", "contribution"):
+                added[f"top{k + 1}_{part}"] = [e[k][part] if e and len(e) > k else None
+                                               for e in self.explanations or []]
         for name, values in added.items():
             out[_free(name, out.columns)] = values
         if self.failed:
@@ -216,15 +223,20 @@ def _warn(line: str) -> None:
 
 
 def predict(run_dir: Path, source: Path, *, trust: bool = False,
-            warn: Optional[Callable[[str], None]] = None) -> Predictions:
+            warn: Optional[Callable[[str], None]] = None, explain: bool = False) -> Predictions:
     """The run's model on `source` (an image, an image folder, a CSV / Parquet table or a .txt file), scored
     when the input holds the run's target column.
 
     The model is unpickled only from a folder this user's `advisor train` signed, unchanged, or with
     `trust=True` (else zoo.trust.UntrustedModelError, listing the files). A value the model cannot read (text
     in a column numeric at training) is one `warn` line per row (default: stderr) and is treated as missing.
+    ``explain``: each row's top SHAP contributions towards its prediction (zoo.attributions; tree models).
     """
     meta, model = _load_run(run_dir, trust)
+    if explain:
+        from zoo.attributions import check_supported
+
+        check_supported(model)                     # one line before any work when the model is not explainable
     names, X, table = _inputs(meta, source)
     if meta.get("modality") in ("tabular", "time_series"):
         from zoo.columns import input_problems
@@ -256,6 +268,8 @@ def predict(run_dir: Path, source: Path, *, trust: bool = False,
                          probabilities=model.predict_proba(X) if has_proba else None,
                          classes=list(getattr(model, "classes_", meta.get("classes") or [])) if has_proba else [],
                          failed=failed, table=table, positions=positions)
+    if explain:
+        result.explanations = _explanations(model, X, predictions, meta, warn or _warn)
     target = meta.get("target")
     if table is not None and target in table.columns and meta.get("task") in SCORED_TASKS:
         result.target, result.scores = target, _score(meta, model, X, table[target].iloc[positions], source)
@@ -263,6 +277,19 @@ def predict(run_dir: Path, source: Path, *, trust: bool = False,
 
 
 SCORED_TASKS = ("classification", "regression", "anomaly_detection")
+
+
+def _explanations(model: Any, X: Any, predictions: Any, meta: dict[str, Any],
+                  warn: Callable[[str], None]) -> list[Optional[list[dict[str, Any]]]]:
+    """Each row's top contributions (None for rows past the time limit, said in one line)."""
+    from zoo.attributions import explain_rows
+
+    classifier = meta.get("task") == "classification"
+    found = explain_rows(model, X, list(predictions) if classifier else None)
+    if found.skipped:
+        warn(f"--explain: {found.skipped:,} row(s) past the time limit were not explained")
+    shown = [found.top(i) for i in range(len(found.contributions))]
+    return shown + [None] * found.skipped
 
 
 def _check_kind(meta: dict[str, Any], X: Any, source: Path) -> None:
