@@ -680,6 +680,22 @@ class _HandcraftedImageModel:
         return tags
 
 
+def feature_head(est: Any) -> Any:
+    """The classifier over hand-made features that `est.head` names (random_forest, gradient_boosting or a
+    standardised logistic), built from `est`'s own settings: one place for the image and audio feature models."""
+    if est.head == "random_forest":
+        return RandomForestClassifier(n_estimators=est.n_estimators, class_weight=est.class_weight,
+                                      n_jobs=est.n_jobs, random_state=est.random_state)
+    if est.head == "gradient_boosting":
+        return HistGradientBoostingClassifier(max_iter=est.max_iter, learning_rate=est.learning_rate,
+                                              class_weight=est.class_weight, random_state=est.random_state)
+    if est.head == "logistic":
+        return Pipeline([("scale", StandardScaler()),
+                         ("model", LogisticRegression(C=est.C, class_weight=est.class_weight, max_iter=2000,
+                                                      random_state=est.random_state))])
+    raise ValueError(f"head must be 'random_forest', 'gradient_boosting' or 'logistic', got {est.head!r}")
+
+
 class ImageHandcraftedForest(_HandcraftedImageModel, ClassifierMixin, BaseEstimator):
     """Hand-crafted image features (HSV colour, LBP/GLCM texture, edges, HOG, shape) + random forest or gradient
     boosting; the advisor picks it for small image datasets, CPU-only budgets or when explanations matter."""
@@ -701,18 +717,7 @@ class ImageHandcraftedForest(_HandcraftedImageModel, ClassifierMixin, BaseEstima
 
     def fit(self, X: Any, y: Any) -> ImageHandcraftedForest:
         """Fit on images (array (N,H,W[,C]) or list of arrays / paths) and labels ``y``."""
-        if self.head == "random_forest":
-            head: Any = RandomForestClassifier(n_estimators=self.n_estimators, class_weight=self.class_weight,
-                                               n_jobs=self.n_jobs, random_state=self.random_state)
-        elif self.head == "gradient_boosting":
-            head = HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
-                                                  class_weight=self.class_weight, random_state=self.random_state)
-        elif self.head == "logistic":
-            head = Pipeline([("scale", StandardScaler()),
-                             ("model", LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000,
-                                                          random_state=self.random_state))])
-        else:
-            raise ValueError(f"head must be 'random_forest', 'gradient_boosting' or 'logistic', got {self.head!r}")
+        head = feature_head(self)
         self._fit_pipeline(X, np.asarray(y), head)
         self.classes_ = head.classes_
         return self
@@ -801,19 +806,6 @@ class AudioFeaturesClassifier(ClassifierMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    def _head(self) -> Any:
-        if self.head == "random_forest":
-            return RandomForestClassifier(n_estimators=self.n_estimators, class_weight=self.class_weight,
-                                          n_jobs=self.n_jobs, random_state=self.random_state)
-        if self.head == "gradient_boosting":
-            return HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
-                                                  class_weight=self.class_weight, random_state=self.random_state)
-        if self.head == "logistic":
-            return Pipeline([("scale", StandardScaler()),
-                             ("model", LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000,
-                                                          random_state=self.random_state))])
-        raise ValueError(f"head must be 'gradient_boosting', 'random_forest' or 'logistic', got {self.head!r}")
-
     def fit(self, X: Any, y: Any) -> AudioFeaturesClassifier:
         """Fit on clips (paths, 1-D arrays, or a 2-D array of clips as rows) and labels ``y``."""
         from zoo.devices import small_fit_threads
@@ -823,7 +815,7 @@ class AudioFeaturesClassifier(ClassifierMixin, BaseEstimator):
         feats = AudioFeatures(sample_rate=self.sample_rate, duration=self.duration, n_mfcc=self.n_mfcc).fit()
         F = feats.transform(X)
         with small_fit_threads(len(y)):             # OpenMP threads only spin-wait on a few hundred clips
-            self.pipeline_ = Pipeline([("features", feats), ("model", self._head().fit(F, y))])
+            self.pipeline_ = Pipeline([("features", feats), ("model", feature_head(self).fit(F, y))])
         self.classes_ = self.pipeline_[-1].classes_
         model = self.pipeline_[-1][-1] if self.head == "logistic" else self.pipeline_[-1]
         if hasattr(model, "n_iter_"):
