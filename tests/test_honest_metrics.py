@@ -207,3 +207,13 @@ def test_selection_scores_the_chosen_metric():
     assert cv.scores and all(s == pytest.approx(0.5) for s in cv.scores)     # majority: half the mean recall
     _, cv = baseline_cv(data, plan, "classification", "f1", "fraud")
     assert all(s == 0 for s in cv.scores)
+
+
+def test_balanced_many_classes_are_not_called_imbalanced():
+    from zoo.imbalance import wants_class_weights
+
+    ten = np.repeat(np.arange(10), 30)                      # 10 % each: balanced, no warning, no weights
+    assert not wants_class_weights(ten)
+    skewed = np.concatenate([np.repeat(np.arange(9), 30), [9] * 5])     # one class at 1.8 %
+    assert wants_class_weights(skewed)
+    assert wants_class_weights(np.array([0] * 90 + [1] * 10)) and not wants_class_weights(np.array([0] * 70 + [1] * 30))

@@ -17,7 +17,7 @@ import numpy as np
 __all__ = ["IMBALANCED_SHARE", "class_balance", "resolve_positive", "wants_class_weights", "set_threshold",
            "predict_labels", "tune_threshold"]
 
-IMBALANCED_SHARE = 0.20         # a class under this share of the labels makes the data "imbalanced"
+IMBALANCED_SHARE = 0.20         # binary: a class under this share makes the data "imbalanced" (k classes: 2/k of it)
 THRESHOLD_METRICS = ("accuracy", "balanced_accuracy", "f1", "macro_f1")     # metrics a threshold changes
 MAX_CANDIDATES = 200
 
@@ -43,8 +43,11 @@ def resolve_positive(y: Any, wanted: Optional[Any] = None) -> Any:
 
 
 def wants_class_weights(y: Any) -> bool:
-    """True when the rarest class is under IMBALANCED_SHARE of the labels (and there are at least two)."""
-    return len(np.unique(np.asarray(y))) >= 2 and class_balance(y)[1] < IMBALANCED_SHARE
+    """True when the rarest class falls short of its fair share by as much as a binary class under
+    IMBALANCED_SHARE does: share < IMBALANCED_SHARE × 2 / k for k ≥ 2 classes (10 balanced classes of 10 %
+    each are not imbalanced; one of them at 3 % is)."""
+    k = len(np.unique(np.asarray(y)))
+    return k >= 2 and class_balance(y)[1] < IMBALANCED_SHARE * 2 / k
 
 
 def set_threshold(model: Any, threshold: Optional[float], positive: Any) -> Any:
