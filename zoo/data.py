@@ -233,20 +233,27 @@ def _class_folders(root: Path) -> tuple[list[str], list[str]]:
     return classes, loops
 
 
-def _image_folder(root: Path, task: str) -> Dataset:
+def _class_files(root: Path, classes: Sequence[str], suffixes: Any, what: str) -> tuple[list[Path], list[str]]:
+    """The files with one of `suffixes` under each class folder of `root` (links not followed), and their
+    labels; none at all is one line."""
     paths, labels = [], []
+    for cls in classes:
+        for dirpath, _, files in os.walk(root / cls, followlinks=False):
+            for name in sorted(files):
+                if Path(name).suffix.lower() in suffixes:
+                    paths.append(Path(dirpath) / name)
+                    labels.append(cls)
+    if not paths:
+        raise DataError(f"{root}: no {what} files ({', '.join(sorted(suffixes))}) in the class folders")
+    return paths, labels
+
+
+def _image_folder(root: Path, task: str) -> Dataset:
     classes, loops = _class_folders(root)
     if not classes:
         raise DataError(f"{root}: expected one sub-folder per class (ImageFolder layout), found none"
                         + (f" (skipped {names_text(loops)}: a link back into the data folder)" if loops else ""))
-    for cls in classes:
-        for dirpath, _, files in os.walk(root / cls, followlinks=False):
-            for name in sorted(files):
-                if Path(name).suffix.lower() in IMAGE_SUFFIXES:
-                    paths.append(Path(dirpath) / name)
-                    labels.append(cls)
-    if not paths:
-        raise DataError(f"{root}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in the class folders")
+    paths, labels = _class_files(root, classes, IMAGE_SUFFIXES, "image")
     good, good_labels, bad, why = _check_images(paths, labels, str(root))
     y = _labels(good_labels, task, str(root))
     notes = [f"skipped {len(bad)} unreadable image(s) ({why})"] if bad else []
@@ -322,15 +329,7 @@ def _audio_files(root: Path) -> tuple[list[Path], list[str], list[str]]:
     classes, loops = _class_folders(root)
     if not classes:
         raise DataError(f"{root}: expected one sub-folder per class (clips of each class in its folder), found none")
-    paths, labels = [], []
-    for cls in classes:
-        for dirpath, _, files in os.walk(root / cls, followlinks=False):
-            for name in sorted(files):
-                if Path(name).suffix.lower() in AUDIO_SUFFIXES:
-                    paths.append(Path(dirpath) / name)
-                    labels.append(cls)
-    if not paths:
-        raise DataError(f"{root}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))}) in the class folders")
+    paths, labels = _class_files(root, classes, AUDIO_SUFFIXES, "audio")
     return paths, labels, loops
 
 

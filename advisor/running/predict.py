@@ -34,38 +34,39 @@ def _wrong_input(source: Path, meta: dict[str, Any], found: str) -> ValueError:
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
-def _image_inputs(meta: dict[str, Any], source: Path) -> list[str]:
+def _file_kind(meta: dict[str, Any]) -> tuple[tuple[str, ...], Any, str]:
+    """(file suffixes, the path-column rule, a word) of an image or audio run."""
+    if meta.get("modality") == "audio":
+        from zoo.audio import AUDIO_SUFFIXES, audio_path_column
+
+        return tuple(AUDIO_SUFFIXES), audio_path_column, "audio"
+    return tuple(IMAGE_SUFFIXES), image_path_column, "image"
+
+
+def _file_inputs(meta: dict[str, Any], source: Path) -> list[str]:
+    """The paths of an image or audio run's input: the files of a folder, one file, or a table's path column
+    (relative paths under the table's folder); a table that names no such file is one line."""
+    suffixes, path_column, word = _file_kind(meta)
     if source.is_dir():
-        return sorted(str(p) for p in source.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    if source.suffix.lower() in IMAGE_SUFFIXES:
+        return sorted(str(p) for p in source.rglob("*") if p.suffix.lower() in suffixes)
+    if source.suffix.lower() in suffixes:
         return [str(source)]
     if source.suffix.lower() not in TABLE_SUFFIXES:
         raise _wrong_input(source, meta, f"got a {source.suffix or 'suffix-less'} file")
-    return _image_paths(meta, _read_table(source), source, source.parent)
+    return _file_paths(meta, _read_table(source), source, source.parent)
 
 
-def _image_paths(meta: dict[str, Any], df: Any, source: "Path | str", base: Path) -> list[str]:
-    """The image paths of a table's path column (relative ones under `base`); one line when it names none."""
+def _file_paths(meta: dict[str, Any], df: Any, source: "Path | str", base: Path) -> list[str]:
+    """The image (or clip) paths of a table's path column (relative ones under `base`); one line when it names
+    none."""
+    suffixes, path_column, word = _file_kind(meta)
     if df.empty:
         raise _wrong_input(source, meta, "it holds no rows")
-    col = image_path_column(df, exclude=[meta["target"]] if meta.get("target") else ())
-    if not any(Path(p).suffix.lower() in IMAGE_SUFFIXES for p in df[col] if isinstance(p, str)):
-        raise _wrong_input(source, meta, f"its column {str(col)!r} names no image files "
+    col = path_column(df, exclude=[meta["target"]] if meta.get("target") else ())
+    if not any(Path(p).suffix.lower() in suffixes for p in df[col] if isinstance(p, str)):
+        raise _wrong_input(source, meta, f"its column {str(col)!r} names no {word} files "
                                          f"(columns: {names_text(list(df.columns))})")
     return [str(p if Path(str(p)).is_absolute() else base / str(p)) for p in df[col]]
-
-
-def _audio_inputs(meta: dict[str, Any], source: Path) -> list[str]:
-    from zoo.audio import AUDIO_SUFFIXES, audio_path_column
-
-    if source.is_dir():
-        return sorted(str(p) for p in source.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-    if source.suffix.lower() != ".csv":
-        return [str(source)]
-    import pandas as pd
-    df = pd.read_csv(source)
-    col = audio_path_column(df, exclude=[meta["target"]] if meta.get("target") else ())
-    return [str(p if Path(str(p)).is_absolute() else source.parent / str(p)) for p in df[col]]
 
 
 def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
@@ -74,15 +75,10 @@ def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such file or folder")
     check_data_path(source)                  # a FIFO or a device is refused, not opened
-    if modality == "audio":
-        paths = _audio_inputs(meta, source)
+    if modality in ("image", "audio"):
+        paths = _file_inputs(meta, source)
         if not paths:
-            raise ValueError(f"{source}: no audio clips found")
-        return paths, paths
-    if modality == "image":
-        paths = _image_inputs(meta, source)
-        if not paths:
-            raise ValueError(f"{source}: no images found")
+            raise ValueError(f"{source}: no {'images' if modality == 'image' else 'audio clips'} found")
         return paths, paths
     readable = TABLE_SUFFIXES + ((".txt",) if modality == "text" else ())
     if source.is_dir() or source.suffix.lower() not in readable:
@@ -113,7 +109,7 @@ def table_inputs(meta: dict[str, Any], df: Any, source: "Path | str" = "the tabl
     """(names shown per row, model input) of a table (a DataFrame) for the saved model: the target column left
     out; for text, the text column's strings."""
     if meta.get("modality") == "image":
-        paths = _image_paths(meta, df, source, Path.cwd())
+        paths = _file_paths(meta, df, source, Path.cwd())
         return paths, paths
     if meta.get("target") in df.columns:
         df = df.drop(columns=[meta["target"]])
