@@ -20,7 +20,8 @@ import numpy as np
 from benchmarks._common import ROOT, interleaved, machine, save_results, stats, table
 
 MODELS = {"tabular_linear": {}, "tabular_decision_tree": {}, "tabular_random_forest": {},
-          "tabular_extra_trees": {}, "tabular_mlp": {"verbose": False}}
+          "tabular_extra_trees": {}, "tabular_gradient_boosting": {}, "tabular_svm": {},
+          "tabular_mlp": {"verbose": False}}
 
 
 def _feeds(side: dict[str, Any], df: Any) -> dict[str, np.ndarray]:

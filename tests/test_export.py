@@ -100,8 +100,10 @@ def test_cli_export_of_a_trained_run_agrees_on_the_held_out_split(tmp_path):
 
 @pytest.mark.parametrize("model, params", [("tabular_random_forest", {"n_estimators": 50}),
                                            ("tabular_extra_trees", {"n_estimators": 50}),
-                                           ("tabular_decision_tree", {})])
-def test_tree_models_export_and_agree_on_the_held_out_split(model, params, tmp_path):
+                                           ("tabular_decision_tree", {}),
+                                           ("tabular_gradient_boosting", {"max_iter": 50}),
+                                           ("tabular_svm", {})])
+def test_tree_and_kernel_models_export_and_agree_on_the_held_out_split(model, params, tmp_path):
     from zoo.export import export_onnx
 
     train, test = split()
@@ -110,7 +112,8 @@ def test_tree_models_export_and_agree_on_the_held_out_split(model, params, tmp_p
     agrees_on_held_out(native, tmp_path / "m.onnx", test, tmp_path)
 
 
-@pytest.mark.parametrize("model", ["tabular_linear", "tabular_random_forest"])
+@pytest.mark.parametrize("model", ["tabular_linear", "tabular_random_forest", "tabular_gradient_boosting",
+                                   "tabular_svm"])
 def test_regression_exports_values(model, tmp_path):
     """Regressors output `value` ([N, 1]); float32 arithmetic: within 1e-5 of the target's spread."""
     from zoo.export import export_onnx
@@ -223,16 +226,53 @@ def test_fine_tuned_cnn_exports_with_a_dynamic_batch_axis(photo_crops, tmp_path)
     assert side["family"] == "deep" and side["inputs"][0]["shape"] == [None, 3, 64, 64]
 
 
+def test_boosting_with_missing_values_agrees_on_every_row(tmp_path):
+    """NaNs take the trees' learned missing-value branch in the export too."""
+    from zoo.export import export_onnx
+
+    train, test = split()
+    train.X.loc[train.X.index[::3], "mean radius"] = np.nan
+    test.X.loc[test.X.index[::3], "mean radius"] = np.nan
+    native = zoo.create_model("tabular_gradient_boosting", max_iter=50).fit(train.X, train.y)
+    export_onnx(native, tmp_path / "m.onnx", name="tabular_gradient_boosting")
+    agrees_on_held_out(native, tmp_path / "m.onnx", test, tmp_path)
+
+
+def test_a_tuned_decision_threshold_travels_with_the_export(tmp_path):
+    """The export's labels follow the tuned threshold (zoo.imbalance), not the arg-max, and the side JSON says so."""
+    from zoo.export import export_onnx
+    from zoo.imbalance import set_threshold
+
+    train, test = split()
+    native = set_threshold(zoo.create_model("tabular_linear").fit(train.X, train.y), 0.02, "malignant")
+    assert (native.predict(test.X) != native.classes_[native.predict_proba(test.X).argmax(1)]).any()
+    side = export_onnx(native, tmp_path / "m.onnx", name="tabular_linear")
+    assert side["decision_threshold"]["threshold"] == 0.02 and side["outputs"] == ["label", "probabilities"]
+    agrees_on_held_out(native, tmp_path / "m.onnx", test, tmp_path)
+
+
 def test_a_model_that_cannot_export_says_why(tmp_path):
+    """Histogram boosting with a categorical column: skl2onnx would drop the categorical splits, so it refuses."""
     train, _ = split()
+    train.X.insert(0, "clinic", np.where(np.arange(len(train)) % 2, "north", "south").astype(object))
     native = zoo.create_model("tabular_gradient_boosting", max_iter=10).fit(train.X, train.y)
     zoo.save_model(native, tmp_path / "run", name="tabular_gradient_boosting", extra={"modality": "tabular"})
     result = run_advisor("export", str(tmp_path / "run"), "-o", str(tmp_path / "m.onnx"))
     assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "histogram-boosting" in result.stderr
+    assert result.stderr.count("\n") == 1 and "categorical splits" in result.stderr and "clinic" in result.stderr
     assert not (tmp_path / "m.onnx").exists() and not (tmp_path / "m.onnx.json").exists()
 
 
 def test_export_of_a_folder_that_is_not_a_run_is_one_line(tmp_path):
     result = run_advisor("export", str(tmp_path), "-o", str(tmp_path / "m.onnx"))
     assert result.returncode == 2 and "not a run folder" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_text_model_says_why_it_does_not_export(tmp_path):
+    from zoo.export import NotExportable, export_onnx
+
+    texts = ["the cat sat", "a dog ran", "the cat ran", "a dog sat"] * 5
+    native = zoo.create_model("text_tfidf_linear").fit(texts, ["cat", "dog", "cat", "dog"] * 5)
+    with pytest.raises(NotExportable, match="tokens"):
+        export_onnx(native, tmp_path / "m.onnx", name="text_tfidf_linear")
+    assert not (tmp_path / "m.onnx").exists()

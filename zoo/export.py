@@ -1,7 +1,8 @@
 """Export a fitted zoo model to ONNX, so it runs under onnxruntime without ml-advisor (or scikit-learn, torch).
 
-Supervised tabular pipelines (``tabular_linear``, ``_decision_tree``, ``_random_forest``, ``_extra_trees``:
-imputer with missing-value indicators + scaler / one-hot encoding + the model) go through skl2onnx with the preprocessing inside the graph. Input layout: one input per
+Supervised tabular pipelines (``tabular_linear``, ``_decision_tree``, ``_random_forest``, ``_extra_trees``,
+``_gradient_boosting`` on numeric columns, ``_svm``: imputer with missing-value indicators + scaler / one-hot
+encoding + the model) go through skl2onnx with the preprocessing inside the graph. Input layout: one input per
 training column (named as the column, with characters ONNX names refuse replaced by "_"; the side JSON maps
 each input to its column), shape ``[N, 1]``: numeric columns ``float32`` (missing = NaN), text /
 categorical columns ``string`` (missing = the empty string ""). Classifiers output ``label`` (the class labels)
@@ -11,7 +12,9 @@ preprocessing (skl2onnx) feeding its network (torch.onnx, dynamic batch axis), s
 The image models (``image_effnet_lite0_features_linear``: frozen CNN + classical head merged into one graph;
 ``image_effnet_lite0_finetune``) take ``image``: float32 ``[N, 3, size, size]``, resized and normalised as the side
 JSON's ``preprocessing`` says (ONNX holds no image decoding or resizing).
-A side JSON (``<file>.json``) lists the inputs, outputs and classes (and the images' preprocessing).
+A side JSON (``<file>.json``) lists the inputs, outputs and classes (and the images' preprocessing). A binary
+classifier with a tuned decision threshold (zoo.imbalance) exports its ``label`` at that threshold, and the side
+JSON records it (``decision_threshold``).
 
 Imported lazily (skl2onnx and onnx load on first call); models it cannot export raise ``NotExportable``.
 """
@@ -19,8 +22,10 @@ Imported lazily (skl2onnx and onnx load on first call); models it cannot export 
 from __future__ import annotations
 
 import json
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -30,15 +35,9 @@ OPSET = {"": 19, "ai.onnx.ml": 3}          # opset 19: Equal on strings (missing
 _TABULAR_ESTIMATORS = ("TabularLinear", "TabularDecisionTree", "TabularRandomForest", "TabularExtraTrees",
                        "TabularGradientBoosting", "TabularSVM")     # zoo.classical: preprocessing + model pipeline_
 _TABULAR_MODELS = ("DecisionTreeClassifier", "DecisionTreeRegressor", "RandomForestClassifier",
-                   "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor", "LogisticRegression", "Ridge")
-_WHY_NOT = {   # head class -> why it does not export (measured with skl2onnx 1.20, scikit-learn 1.9)
-    "HistGradientBoostingClassifier": "skl2onnx 1.20 cannot write scikit-learn 1.9's histogram-boosting trees "
-                                      "(numpy uint32 node attributes)",
-    "HistGradientBoostingRegressor": "skl2onnx 1.20 cannot write scikit-learn 1.9's histogram-boosting trees "
-                                     "(numpy uint32 node attributes)",
-    "CalibratedClassifierCV": "skl2onnx has no converter for the SVM's Platt-calibrated wrapper",
-    "TransformedTargetRegressor": "skl2onnx has no converter for the SVM's target-scaling wrapper",
-}
+                   "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor", "LogisticRegression", "Ridge",
+                   "HistGradientBoostingClassifier", "HistGradientBoostingRegressor", "CalibratedClassifierCV",
+                   "TransformedTargetRegressor")
 
 
 class NotExportable(ValueError):
@@ -65,12 +64,21 @@ def export_onnx(model: Any, path: "str | Path", *, name: str) -> dict[str, Any]:
         onx, side = _image_hybrid(model)
     elif kind == "ImageEffnetLite0Finetune":
         onx, side = _image_finetune(model)
+    elif kind in ("TextTfidfLinear", "TextTfidfRidge"):
+        raise NotExportable(f"{name}: skl2onnx 1.20 cannot reproduce the zoo's TF-IDF tokens (accent stripping, "
+                            "Unicode word pattern, char_wb n-grams): forced through, its labels agreed on 99.3 % of "
+                            "Austen paragraphs, short of exact; use the run folder with `advisor predict`")
     elif kind == "TabularMLP":
         raise NotExportable(f"{name}: the regression MLP has no ONNX export yet (classification exports)")
     else:
         raise NotExportable(f"{name}: no ONNX export for {type(model).__name__} yet (these export: supervised "
-                            "tabular pipelines, the tabular MLP classifier, the EfficientNet-Lite0 hybrid and fine-tune)")
+                            "tabular pipelines, the tabular MLP classifier, the EfficientNet-Lite0 image hybrid and fine-tune)")
     side = {"format": "onnx", "model": name, "opset": OPSET, **side}
+    if getattr(model, "decision_threshold_", None) is not None:
+        _threshold_label(onx, model.classes_, model.positive_class_, model.decision_threshold_)
+        side["decision_threshold"] = {"positive_class": _plain(model.positive_class_),
+                                      "threshold": float(model.decision_threshold_),
+                                      "rule": "label = positive_class when its probability >= threshold"}
     path = Path(path)
     write_bytes_atomic(path, onx.SerializeToString())
     write_text_atomic(side_file(path), json.dumps(side, indent=2, default=str))
@@ -82,7 +90,12 @@ def _tabular(model: Any) -> tuple[Any, dict[str, Any]]:
     head = model.pipeline_[-1]
     kind = type(head).__name__
     if kind not in _TABULAR_MODELS:
-        raise NotExportable(f"{type(model).__name__}: " + _WHY_NOT.get(kind, f"no ONNX converter for {kind}"))
+        raise NotExportable(f"{type(model).__name__}: no ONNX converter for {kind}")
+    categorical = getattr(head, "is_categorical_", None)
+    if categorical is not None and np.any(categorical):
+        raise NotExportable(f"{type(model).__name__}: skl2onnx 1.20 writes histogram-boosting trees without their "
+                            "categorical splits (the columns " + ", ".join(model.categorical_features_) + "); "
+                            "tabular_random_forest or tabular_linear export with categorical columns")
     classifier = hasattr(model, "classes_")
     onx = _convert(model, {id(head): {"zipmap": False}} if classifier else None)
     if classifier:
@@ -98,10 +111,13 @@ def _convert(model: Any, options: Any) -> Any:
     from skl2onnx.common.data_types import FloatTensorType, StringTensorType
 
     _register_imputer()
+    _register_target_scaling()
     types = ([(c, FloatTensorType([None, 1])) for c in model.numeric_features_]
              + [(c, StringTensorType([None, 1])) for c in model.categorical_features_])
     try:
-        return convert_sklearn(model.pipeline_, initial_types=types, options=options, target_opset=OPSET)
+        with _int_attributes(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)    # the SVM converter reads SVC's deprecated probA_
+            return convert_sklearn(model.pipeline_, initial_types=types, options=options, target_opset=OPSET)
     except (RuntimeError, NotImplementedError, ValueError, TypeError) as exc:
         raise NotExportable(f"{type(model).__name__}: skl2onnx cannot convert it "
                             f"({str(exc).splitlines()[0][:200]})") from exc
@@ -228,6 +244,36 @@ def _append_label(onx: Any, classes: Any) -> None:
     onx.graph.output.insert(0, label)
 
 
+def _threshold_label(onx: Any, classes: Any, positive: Any, threshold: float) -> None:
+    """Replace output ``label`` by the tuned binary rule: ``positive`` when its probability reaches ``threshold``
+    (as zoo.imbalance.predict_labels does), else the other class."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    values = np.asarray(classes)
+    pos = int(np.flatnonzero(values == positive)[0])
+    order = values[[1 - pos, pos]]                  # index 0: the other class, 1: the positive one
+    strings = values.dtype.kind in "OUS"
+    onx.graph.initializer.extend([
+        numpy_helper.from_array(order.astype(object if strings else np.int64), name="threshold_labels"),
+        numpy_helper.from_array(np.array(pos, np.int64), name="positive_index"),
+        numpy_helper.from_array(np.array(threshold, np.float32), name="decision_threshold")])
+    index = [o.name for o in onx.graph.output].index("label")
+    _rename_output(onx, "label_argmax", index)
+    del onx.graph.output[index]
+    onx.graph.node.extend([
+        helper.make_node("Gather", ["probabilities", "positive_index"], ["positive_probability"], axis=1),
+        helper.make_node("GreaterOrEqual", ["positive_probability", "decision_threshold"], ["is_positive"]),
+        helper.make_node("Cast", ["is_positive"], ["threshold_index"], to=TensorProto.INT64),
+        helper.make_node("Gather", ["threshold_labels", "threshold_index"], ["label"], axis=0)])
+    label = helper.make_tensor_value_info("label", TensorProto.STRING if strings else TensorProto.INT64, [None])
+    onx.graph.output.insert(index, label)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as its Python value (for JSON)."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def _rename_output(onx: Any, new: str, index: int) -> None:
     """Rename graph output ``index`` (and the node output producing it) to ``new``."""
     old = onx.graph.output[index].name
@@ -236,6 +282,57 @@ def _rename_output(onx: Any, new: str, index: int) -> None:
             if out == old:
                 node.output[i] = new
     onx.graph.output[index].name = new
+
+
+@contextmanager
+def _int_attributes() -> Iterator[None]:
+    """While converting, write numpy integer / bool node attributes as Python ints: skl2onnx 1.20 passes scikit-learn
+    1.9's histogram-boosting node arrays (uint32 ids, uint8 missing-value flags) straight to onnx, which refuses them."""
+    from skl2onnx.common import _container
+
+    container = _container.ModelComponentContainer
+    original = container.add_node
+
+    def add_node(self: Any, op_type: str, inputs: Any, outputs: Any, *args: Any, **attrs: Any) -> Any:
+        for key, value in attrs.items():
+            if (isinstance(value, (list, tuple)) and value
+                    and all(isinstance(v, (bool, np.bool_, np.integer)) for v in value)):
+                attrs[key] = [int(v) for v in value]
+        return original(self, op_type, inputs, outputs, *args, **attrs)
+
+    container.add_node = add_node
+    try:
+        yield
+    finally:
+        container.add_node = original
+
+
+def _register_target_scaling() -> None:
+    """Convert TransformedTargetRegressor with a StandardScaler on the target (the SVR's wrapper): the inner
+    regressor's graph, then ``value * scale + mean``."""
+    from sklearn.compose import TransformedTargetRegressor
+    from skl2onnx import update_registered_converter
+    from skl2onnx.common.shape_calculator import calculate_linear_regressor_output_shapes
+
+    update_registered_converter(TransformedTargetRegressor, "AdvisorTransformedTargetRegressor",
+                                calculate_linear_regressor_output_shapes, _target_scaling_convert)
+
+
+def _target_scaling_convert(scope: Any, operator: Any, container: Any) -> None:
+    from skl2onnx.algebra.onnx_ops import OnnxAdd, OnnxMul
+    from skl2onnx.algebra.onnx_operator import OnnxSubEstimator
+
+    op = operator.raw_operator
+    scaler = op.transformer_
+    if type(scaler).__name__ != "StandardScaler":
+        raise NotExportable(f"a target transformed by {type(scaler).__name__} (StandardScaler exports)")
+    version = container.target_opset
+    scaled = OnnxSubEstimator(op.regressor_, operator.inputs[0], op_version=version)
+    scale = np.asarray(scaler.scale_ if scaler.scale_ is not None else [1.0], np.float32)
+    mean = np.asarray(scaler.mean_ if scaler.mean_ is not None else [0.0], np.float32)
+    value = OnnxAdd(OnnxMul(scaled, scale, op_version=version), mean, op_version=version,
+                    output_names=operator.outputs[:1])
+    value.add_to(scope, container)
 
 
 def _register_imputer() -> None:
