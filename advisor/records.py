@@ -336,6 +336,26 @@ class ImportancePiece(Piece):
     skipped: Optional[str] = Field(default=None, description="Why permutation importance was not computed.")
 
 
+class ShapFeature(Record):
+    name: str
+    mean_abs: float = Field(description="Mean |SHAP value| over the explained rows.")
+    points: list[tuple[float, Optional[float]]] = Field(
+        default_factory=list, description="Per row: (SHAP value, the value's percentile among the rows; None for "
+                                          "categories and missing values).")
+
+
+class ShapPiece(Piece):
+    """SHAP values of held-out rows, for the summary plot."""
+
+    method: Optional[str] = Field(default=None, description="tree | linear | permutation (zoo.attributions).")
+    output: Optional[str] = Field(default=None, description="What the values add up to: log-odds, probability, "
+                                  "value.")
+    towards: Label = Field(default=None, description="The class explained (binary tasks).")
+    n_items: int = 0
+    skipped: int = Field(default=0, description="Rows past the time limit.")
+    features: list[ShapFeature] = Field(default_factory=list, description="Columns, largest mean |SHAP| first.")
+
+
 class RulesPiece(Piece):
     text: str = Field(default="", description="A decision tree's rules, one per line (first 200).")
     truncated: bool = False
@@ -405,6 +425,7 @@ class Explanation(Record):
     seconds: Optional[float] = Field(default=None, description="Wall seconds spent explaining.")
     error: Optional[str] = Field(default=None, description="Why no explanation at all could be computed.")
     importance: Optional[ImportancePiece] = Field(default=None, description="Permutation importance (tabular).")
+    shap: Optional[ShapPiece] = Field(default=None, description="SHAP values of held-out rows (tabular).")
     coefficients: Optional[ImportancePiece] = Field(default=None, description="A linear model's coefficients.")
     model_importance: Optional[ImportancePiece] = Field(default=None, description="Impurity importance.")
     head_importance: Optional[ImportancePiece] = Field(default=None, description="A hybrid head's importance.")
@@ -425,7 +446,7 @@ class Explanation(Record):
         return piece if isinstance(piece, Piece) and piece.error is None else None
 
 
-PIECE_NAMES = ("importance", "coefficients", "model_importance", "head_importance", "rules", "top_terms",
+PIECE_NAMES = ("importance", "shap", "coefficients", "model_importance", "head_importance", "rules", "top_terms",
                "saliency", "misclassified", "largest_errors", "forecast")
 
 

@@ -1,4 +1,5 @@
-"""zoo.attributions: SHAP contributions per row add up to the model's raw output; unsupported models: one line."""
+"""zoo.attributions: SHAP contributions per row add up to the model's raw output (tree, linear and permutation
+explainers); a model without the background it needs, or not a table model: one line; the report's summary."""
 
 from __future__ import annotations
 
@@ -34,14 +35,78 @@ def test_contributions_add_up_to_the_model_output(cancer, name):
     assert a.skipped == 0
 
 
-def test_unsupported_model_gets_one_line(cancer):
+def test_linear_contributions_add_up_to_the_log_odds(cancer):
+    """LinearExplainer against the background: contributions + expected value = the logistic model's margin
+    towards the row's class."""
+    from zoo.attributions import background_sample, explain_rows
+    from zoo.classical import TabularLinear
+
+    X, y = cancer
+    model = TabularLinear().fit(X.iloc[:400], y.iloc[:400])
+    rows, pred = X.iloc[400:420], model.predict(X.iloc[400:420])
+    a = explain_rows(model, rows, pred, background=background_sample(X.iloc[:400]))
+    margin = model.pipeline_[-1].decision_function(model.transform_features(rows))
+    assert a.output == "log-odds"
+    np.testing.assert_allclose(a.contributions.sum(axis=1) + a.expected,
+                               np.where(pred == model.classes_[1], margin, -margin), atol=1e-9)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_permutation_contributions_add_up_and_find_the_signal(task):
+    """The sampled explainer (any table model; here the SVM): exact additivity to the prediction minus the
+    background's mean prediction, a category column included, and the one informative column ranks first."""
+    from zoo.attributions import background_sample, explain_rows
+    from zoo.classical import TabularSVM
+
+    rng = np.random.default_rng(0)
+    n = 240
+    X = pd.DataFrame({"signal": rng.normal(size=n), "noise": rng.normal(size=n),
+                      "clinic": rng.choice(["north", "south", "east"], n).astype(object)})
+    X.loc[::9, "clinic"] = np.nan
+    target = 3 * X["signal"] + 0.1 * rng.normal(size=n)
+    y = np.where(target > 0, "yes", "no") if task == "classification" else target.to_numpy()
+    model = TabularSVM(task=task).fit(X.iloc[:200], y[:200])
+    rows = X.iloc[200:]
+    pred = list(model.predict(rows)) if task == "classification" else None
+    a = explain_rows(model, rows, pred, background=background_sample(X.iloc[:200]), seconds=60)
+    if task == "classification":
+        out = model.predict_proba(rows)[np.arange(len(rows)), [list(model.classes_).index(p) for p in pred]]
+    else:
+        out = model.predict(rows)
+    np.testing.assert_allclose(a.contributions.sum(axis=1) + a.expected, out, atol=1e-9)
+    assert a.skipped == 0 and a.output == ("probability" if task == "classification" else "value")
+    assert np.abs(a.contributions).mean(axis=0).argmax() == a.columns.index("signal")
+
+
+def test_a_model_without_its_background_gets_one_line(cancer):
     from zoo.attributions import UnsupportedExplanation, explain_rows
     from zoo.classical import TabularSVM
 
     X, y = cancer
     model = TabularSVM().fit(X.iloc[:200], y.iloc[:200])
-    with pytest.raises(UnsupportedExplanation, match="--explain supports tree models"):
+    with pytest.raises(UnsupportedExplanation, match="background sample of the training rows"):
         explain_rows(model, X.iloc[:3], model.predict(X.iloc[:3]))
+
+
+def test_the_report_gets_a_shap_summary_of_held_out_rows(tmp_path):
+    """advisor train keeps the background, explain.json holds the summary, the report draws it."""
+    import json
+
+    from conftest import run_advisor
+
+    run = tmp_path / "lin"
+    made = run_advisor("train", str(EXAMPLES / "medical_diagnosis_clinical.yaml"), "--model", "tabular_linear",
+                       "--out", str(run), "--quiet")
+    assert made.returncode == 0, made.stderr
+    assert len(pd.read_parquet(run / "shap_background.parquet")) == 50
+    shap = json.loads((run / "explain.json").read_text())["shap"]
+    assert shap["method"] == "linear" and shap["towards"] == "malignant" and shap["n_items"] == 114
+    assert len(shap["features"]) == 12 and all(len(f["points"]) == 114 for f in shap["features"])
+    means = [f["mean_abs"] for f in shap["features"]]
+    assert means == sorted(means, reverse=True)
+    assert run_advisor("report", str(run), "-o", str(tmp_path / "r.html")).returncode == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "SHAP summary (held-out rows)" in html and html.count("<circle") >= 12 * 114
 
 
 def test_predict_explain_through_the_cli(tmp_path):
@@ -64,9 +129,6 @@ def test_predict_explain_through_the_cli(tmp_path):
     table = pd.read_csv(out)
     assert {"top1_feature", "top1_contribution", "top3_feature"} <= set(table.columns)
     assert set(table["top1_feature"]) <= set(frame.columns)
-    linear = tmp_path / "lin"
-    assert run_advisor("train", str(EXAMPLES / "medical_diagnosis_clinical.yaml"), "--model", "tabular_linear",
-                       "--out", str(linear), "--quiet").returncode == 0
-    refused = run_advisor("predict", str(linear), str(rows), "--explain")
-    assert refused.returncode == 2 and "--explain supports tree models" in refused.stderr
-    assert len(refused.stderr.strip().splitlines()) == 1
+    (run / "shap_background.parquet").unlink()                # tree models need no background
+    again = json.loads(run_advisor("predict", str(run), str(rows), "--explain", "--json", "--trust").stdout)
+    assert [r["explanation"] for r in again] == [r["explanation"] for r in got]

@@ -100,7 +100,10 @@ class _Ctx:
             if hasattr(self.model, "predict_proba") and self.task == "classification":
                 proba = np.asarray(self.model.predict_proba(X))
                 classes = np.asarray(self.model.classes_)
-                self._pred = (classes[proba.argmax(axis=1)], proba.max(axis=1))
+                labels = np.asarray(self.model.predict(X))      # a tuned threshold decides, not the arg-max
+                index = {c: i for i, c in enumerate(classes.tolist())}
+                column = [index[v] for v in labels.tolist()]
+                self._pred = (labels, proba[np.arange(len(labels)), column])
             else:
                 self._pred = (np.asarray(self.model.predict(X)), None)
         return self._pred
@@ -338,6 +341,46 @@ def _misclassified(ctx: _Ctx, max_items: int, importance: dict[str, Any] | None)
     return out
 
 
+SHAP_ROWS = 200        # held-out rows in the report's SHAP summary
+SHAP_FEATURES = 12     # columns shown, by mean |contribution|
+SHAP_SECONDS = 8.0        # tree and linear explainers take well under a second; the permutation one ~0.1 s a row
+
+
+def _shap_summary(ctx: _Ctx, background: Any) -> dict[str, Any]:
+    """SHAP values of held-out rows (zoo.attributions) for the report's summary plot: per column the mean
+    |contribution| and each row's (contribution, the value's percentile in the explained rows). Binary tasks
+    explain the positive class for every row, multi-class ones each row's predicted class."""
+    import pandas as pd
+
+    from zoo.attributions import explain_rows, method
+
+    X = ctx.test.X.iloc[:SHAP_ROWS]
+    classes = list(getattr(ctx.model, "classes_", []))
+    towards = None
+    if ctx.task == "classification":
+        positive = getattr(ctx.model, "positive_class_", None)
+        towards = (classes[-1] if positive is None else positive) if len(classes) == 2 else None
+        predicted = [towards] * len(X) if towards is not None else list(ctx.model.predict(X))
+    found = explain_rows(ctx.model, X, predicted if ctx.task == "classification" else None,
+                         background=background, seconds=SHAP_SECONDS)
+    n = len(found.contributions)
+    mean_abs = np.abs(found.contributions).mean(axis=0)
+    features = []
+    for j in np.argsort(-mean_abs, kind="stable")[:SHAP_FEATURES]:
+        values = X[found.columns[j]].iloc[:n]
+        rank = (pd.to_numeric(values, errors="coerce").rank(pct=True) if pd.api.types.is_numeric_dtype(values)
+                else pd.Series([np.nan] * n))
+        features.append({"name": found.columns[j], "mean_abs": float(mean_abs[j]),
+                         "points": [[round(float(c), 6), None if r != r else round(float(r), 3)]
+                                    for c, r in zip(found.contributions[:, j], rank)]})
+    what = (f"towards '{_item(towards)}'" if towards is not None else
+            "towards each row's predicted class" if ctx.task == "classification" else "on the predicted value")
+    return {"method": method(ctx.model), "output": found.output, "towards": _item(towards), "n_items": n,
+            "skipped": found.skipped, "features": features,
+            "note": f"SHAP values of {n:,} held-out rows {what}, in {found.output} "
+                    f"({method(ctx.model)} explainer); colour: the value's rank among them (blue low, red high)."}
+
+
 def _largest_errors(ctx: _Ctx, max_items: int) -> dict[str, Any]:
     pred, _ = ctx.pred
     err = np.abs(pred.astype(float) - ctx.test.y.astype(float))
@@ -365,8 +408,9 @@ def _safe(fn: Callable[[], Any]) -> Any:
 
 
 def explain(model: Any, name: str, family: str, test: Dataset, task: str, *, max_items: int = 8,
-            seed: int = 0) -> dict[str, Any]:
-    """JSON-able explanations of a fitted zoo model on its held-out split (see module doc)."""
+            seed: int = 0, background: Any = None) -> dict[str, Any]:
+    """JSON-able explanations of a fitted zoo model on its held-out split (see module doc); `background`
+    (training rows) lets the SHAP summary explain models other than trees."""
     start = time.perf_counter()
     out: dict[str, Any] = {"model": name, "family": family, "modality": test.modality, "task": task}
     ctx = _Ctx(model, test, task, seed)
@@ -374,6 +418,7 @@ def explain(model: Any, name: str, family: str, test: Dataset, task: str, *, max
     with _quiet(model):
         if modality == "tabular" and supervised:
             out["importance"] = _safe(lambda: _permutation(ctx))
+            out["shap"] = _safe(lambda: _shap_summary(ctx, background))
         elif family == "classical" and task == "classification" and _has(model, "head_predict"):
             out["importance"] = _safe(lambda: _feature_permutation(ctx))
         if family == "hybrid" and _has(model, "feature_importances_"):

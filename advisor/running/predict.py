@@ -226,13 +226,15 @@ def predict(run_dir: Path, source: Path, *, trust: bool = False,
     The model is unpickled only from a folder this user's `advisor train` signed, unchanged, or with
     `trust=True` (else zoo.trust.UntrustedModelError, listing the files). A value the model cannot read (text
     in a column numeric at training) is one `warn` line per row (default: stderr) and is treated as missing.
-    ``explain``: each row's top SHAP contributions towards its prediction (zoo.attributions; tree models).
+    ``explain``: each row's top SHAP contributions towards its prediction (zoo.attributions; table models).
     """
     meta, model = _load_run(run_dir, trust)
+    background = None
     if explain:
-        from zoo.attributions import check_supported
+        from zoo.attributions import check_supported, load_background
 
-        check_supported(model)                     # one line before any work when the model is not explainable
+        background = load_background(run_dir)
+        check_supported(model, background)         # one line before any work when the model is not explainable
     names, X, table = _inputs(meta, source)
     if meta.get("modality") in ("tabular", "time_series"):
         from zoo.columns import input_problems
@@ -265,7 +267,7 @@ def predict(run_dir: Path, source: Path, *, trust: bool = False,
                          classes=list(getattr(model, "classes_", meta.get("classes") or [])) if has_proba else [],
                          failed=failed, table=table, positions=positions)
     if explain:
-        result.explanations = _explanations(model, X, predictions, meta, warn or _warn)
+        result.explanations = _explanations(model, X, predictions, meta, warn or _warn, background)
     target = meta.get("target")
     if table is not None and target in table.columns and meta.get("task") in SCORED_TASKS:
         result.target, result.scores = target, _score(meta, model, X, table[target].iloc[positions], source)
@@ -275,13 +277,13 @@ def predict(run_dir: Path, source: Path, *, trust: bool = False,
 SCORED_TASKS = ("classification", "regression", "anomaly_detection")
 
 
-def _explanations(model: Any, X: Any, predictions: Any, meta: dict[str, Any],
-                  warn: Callable[[str], None]) -> list[Optional[list[dict[str, Any]]]]:
+def _explanations(model: Any, X: Any, predictions: Any, meta: dict[str, Any], warn: Callable[[str], None],
+                  background: Any = None) -> list[Optional[list[dict[str, Any]]]]:
     """Each row's top contributions (None for rows past the time limit, said in one line)."""
     from zoo.attributions import explain_rows
 
     classifier = meta.get("task") == "classification"
-    found = explain_rows(model, X, list(predictions) if classifier else None)
+    found = explain_rows(model, X, list(predictions) if classifier else None, background=background)
     if found.skipped:
         warn(f"--explain: {found.skipped:,} row(s) past the time limit were not explained")
     shown = [found.top(i) for i in range(len(found.contributions))]

@@ -283,11 +283,13 @@ def _fit_and_write(desc: ProjectDescriptor, rec: Recommendation, out: Path, name
     })
     if choice is not None:
         rec = rec.model_copy(update={"trace": rec.trace + choice.trace})
-    explanation = _explain(estimator, name, info.family, test, task, seed, echo)
+    background = _shap_background(train, modality, task, seed)
+    explanation = _explain(estimator, name, info.family, test, task, seed, echo, background)
     if refit_full:
         estimator = _refit_full(estimator, data, task, echo, threshold=threshold, positive=scoring.positive)
         metrics.update({"refit_full": True, "n_refit": len(data)})
-    _write_run(out, estimator, name, desc, rec, metrics, data.classes, modality, explanation, checks=checks)
+    _write_run(out, estimator, name, desc, rec, metrics, data.classes, modality, explanation, checks=checks,
+               background=background)
     shutil.rmtree(folder, ignore_errors=True)
     return metrics
 
@@ -401,13 +403,22 @@ def _join_processes(family: str, name: str, device: Optional[str], echo: Callabl
     return True
 
 
+def _shap_background(train: Any, modality: str, task: str, seed: int) -> Any:
+    """A sample of the training rows, kept in the run folder as the SHAP explainers' reference (tables only)."""
+    if modality != "tabular" or task not in ("classification", "regression") or not hasattr(train.X, "iloc"):
+        return None
+    from zoo.attributions import background_sample
+
+    return background_sample(train.X, seed=seed)
+
+
 def _explain(estimator: Any, name: str, family: str, test: Any, task: str, seed: int,
-             echo: Callable[[str], None]) -> dict[str, Any]:
+             echo: Callable[[str], None], background: Any = None) -> dict[str, Any]:
     """zoo.explain for the report; a failure is recorded, never raised."""
     try:
         from zoo.explain import explain
 
-        result = explain(estimator, name, family, test, task, seed=seed)
+        result = explain(estimator, name, family, test, task, seed=seed, background=background)
         echo(f"explanations: {result.get('seconds', 0):.1f} s")
         return result
     except Exception as exc:  # noqa: BLE001 - explanations must never break training
@@ -427,7 +438,7 @@ def _backbone(name: str) -> dict[str, Any]:
 
 def _write_run(out: Path, estimator: Any, name: str, desc: ProjectDescriptor, rec: Recommendation,
                metrics: dict[str, Any], classes: list[Any], modality: str,
-               explanation: Optional[dict[str, Any]] = None, *, checks: Any = None) -> None:
+               explanation: Optional[dict[str, Any]] = None, *, checks: Any = None, background: Any = None) -> None:
     """Build the run folder aside, then swap it in whole (zoo.io.publish_folder: never half-written)."""
     import zoo
 
@@ -447,6 +458,10 @@ def _write_run(out: Path, estimator: Any, name: str, desc: ProjectDescriptor, re
             write_text_atomic(staging / "explain.json", dump_record(explained, indent=1))
         if checks is not None:
             write_text_atomic(staging / "data_checks.json", dump_record(checks))
+        if background is not None:
+            from zoo.attributions import save_background
+
+            save_background(background, staging)
         info = RunInfo(seed=metrics["seed"], versions=zoo.library_versions(),
                        classes=json.loads(json.dumps(list(classes or []), default=str)),
                        finished=time.strftime("%Y-%m-%dT%H:%M:%S"))

@@ -1,4 +1,5 @@
-"""Inline SVG charts for the HTML report: bars, lines, a heat map, ROC and precision-recall curves. Pure Python; every text is escaped.
+"""Inline SVG charts for the HTML report: bars, lines, a heat map, ROC and precision-recall curves, a SHAP
+beeswarm. Pure Python; every text is escaped.
 
 Each function returns `markupsafe.Markup` (safe to drop into an autoescaped template) or "" when there is
 nothing to draw. Colours come from the report's palette; sizes are in SVG user units (the SVG scales to fit).
@@ -309,4 +310,51 @@ def curve_chart(series: Sequence[tuple[str, str, Sequence[float], Sequence[float
         lx = left + k * 160
         body.append(f'<rect x="{lx}" y="8" width="12" height="4" rx="1" fill="{colour}"/>'
                     f'<text x="{lx + 17}" y="14" class="tick">{_e(name)}</text>')
+    return _svg(width, height, body, label)
+
+
+def _rank_colour(rank: Optional[float]) -> str:
+    """Blue (low) to red (high) for a value's percentile; grey when it has none (categories, missing)."""
+    if rank is None or not math.isfinite(rank):
+        return "#9ca3af"
+    r = min(max(rank, 0.0), 1.0)
+    blue, red = (37, 99, 235), (220, 38, 38)
+    return "#" + "".join(f"{round(b + (c - b) * r):02x}" for b, c in zip(blue, red))
+
+
+def beeswarm(rows: Sequence[tuple[str, Sequence[tuple[float, Optional[float]]]]], *, label: str,
+             width: int = 560, band: int = 22) -> Markup:
+    """SHAP summary: one band per feature (name, [(value, percentile or None), ...]); each dot a row at its
+    SHAP value, stacked where dots would overlap, coloured by the feature value's rank."""
+    rows = [(n, [(float(v), r) for v, r in pts if math.isfinite(float(v))]) for n, pts in rows]
+    rows = [(n, pts) for n, pts in rows if pts]
+    if not rows:
+        return Markup("")
+    left, right, top = int(min(190, 14 + 6.4 * max(len(_short(n)) for n, _ in rows))), 16, 8
+    values = [v for _, pts in rows for v, _ in pts]
+    lo, hi = min(0.0, *values), max(0.0, *values)
+    if hi == lo:
+        hi = lo + 1
+    plot = width - left - right
+    x = lambda v: left + (v - lo) / (hi - lo) * plot  # noqa: E731
+    height = top + band * len(rows) + 22
+    body = [f'<line x1="{x(0):.1f}" y1="{top - 4}" x2="{x(0):.1f}" y2="{top + band * len(rows)}" '
+            f'stroke="{MUTED}" stroke-width="1"/>']
+    for t in nice_ticks(lo, hi, 5):
+        if lo <= t <= hi:
+            body.append(f'<text x="{x(t):.1f}" y="{height - 6}" class="tick" text-anchor="middle">{_e(_num(t))}</text>')
+    for i, (name, pts) in enumerate(rows):
+        mid = top + i * band + band / 2
+        body.append(f'<text x="{left - 8}" y="{mid + 4:.1f}" text-anchor="end" class="lbl"><title>{_e(name)}'
+                    f'</title>{_e(_short(name))}</text>')
+        stacks: dict[int, int] = {}
+        for v, rank in pts:
+            px = x(v)
+            slot = stacks.get(int(px // 3), 0)
+            stacks[int(px // 3)] = slot + 1
+            dy = (slot + 1) // 2 * 2.2 * (1 if slot % 2 else -1)
+            if abs(dy) > band / 2 - 2:
+                dy = (band / 2 - 2) * (1 if dy > 0 else -1)
+            body.append(f'<circle cx="{px:.1f}" cy="{mid + dy:.1f}" r="1.8" fill="{_rank_colour(rank)}" '
+                        f'fill-opacity="0.8"/>')
     return _svg(width, height, body, label)

@@ -328,7 +328,8 @@ def _importance_chart(piece: Any, label: str, signed: bool = False) -> Markup:
     return charts.bar_chart(rows, errors=errors, label=label)
 
 
-_TITLES = {"importance": "Permutation importance (held-out)", "coefficients": "Linear coefficients",
+_TITLES = {"importance": "Permutation importance (held-out)", "shap": "SHAP summary (held-out rows)",
+           "coefficients": "Linear coefficients",
            "model_importance": "Model's own feature importance", "head_importance": "Hybrid head: importance "
            "over learned features", "rules": "Decision rules", "top_terms": "Top terms per class",
            "saliency": "Where the model looks", "misclassified": "Misclassified examples",
@@ -347,6 +348,12 @@ def _interpretability(explain: Explanation, present: bool) -> dict[str, Any]:
                        "chart": _importance_chart(p, "Permutation importance, mean ± std")})
     elif p and p.skipped:
         panels.append({"title": titles["importance"], "note": p.skipped})
+    p = explain.usable("shap")
+    if p and p.features:
+        skipped = f" {p.skipped:,} row(s) past the time limit were left out." if p.skipped else ""
+        panels.append({"title": titles["shap"], "note": p.note + skipped,
+                       "chart": charts.beeswarm([(f.name, f.points) for f in p.features],
+                                                label=f"SHAP values ({p.output})")})
     p = explain.usable("coefficients")
     if p:
         panels.append({"title": titles["coefficients"], "note": p.note,
