@@ -31,6 +31,7 @@ class Run:
     descriptor: Optional[ProjectDescriptor]
     recommendation: Optional[Recommendation]
     metrics: Optional[RunMetrics]
+    mlflow_run_id: Optional[str] = None
 
     def __init__(self, path: "str | Path", model: Any, *, log: Optional[list[str]] = None,
                  temporary: bool = False) -> None:
@@ -121,7 +122,7 @@ class Run:
 
 def fit(data: Any, target: Any = None, *, time_budget: Optional[float] = None, seed: int = 0,
         out: "str | Path | None" = None, model: Optional[str] = None, device: Optional[str] = None,
-        verbose: bool = False, refit_full: bool = False, **needs: Any) -> Run:
+        verbose: bool = False, refit_full: bool = False, mlflow: Optional[bool] = None, **needs: Any) -> Run:
     """Describe `data` (see advisor.describe), recommend, and train as `advisor train` does; the fitted Run.
 
     `data`, `target`: a DataFrame and its target column, `(X, y)` or `X, y`, a table file or an image folder.
@@ -130,12 +131,15 @@ def fit(data: Any, target: Any = None, *, time_budget: Optional[float] = None, s
     instead of the measured choice (`--model`). `**needs`: descriptor fields such as `interpretability="required"`.
     `verbose`: print the progress lines (always kept in `Run.log`). `refit_full`: after the held-out scoring,
     refit the chosen model on all the data and keep that one (`--refit-full`; `Run.metrics` stay the
-    training-split model's held-out scores, with `refit_full` and `n_refit` set)."""
+    training-split model's held-out scores, with `refit_full` and `n_refit` set). `mlflow`: log the run to MLflow
+    as `advisor train --mlflow` does (None: when MLFLOW_TRACKING_URI is set); its id is `Run.mlflow_run_id`."""
     import zoo
     from advisor.deciding.engine import recommend
+    from advisor.running import tracking
     from advisor.running.describe import describe_data
     from advisor.running.train import train_run
 
+    tracking.check_ready(mlflow)                # MLflow asked for but missing: TrackingError before any work
     described = describe_data(data, target, time_budget=time_budget, **needs)
     desc = described.descriptor
     rec = recommend(desc, measured=described.measured)
@@ -154,7 +158,13 @@ def fit(data: Any, target: Any = None, *, time_budget: Optional[float] = None, s
         if out is None:
             shutil.rmtree(run_dir.parent, ignore_errors=True)
         raise
-    return Run(run_dir, zoo.load_model(run_dir), log=log, temporary=out is None)
+    run = Run(run_dir, zoo.load_model(run_dir), log=log, temporary=out is None)
+    if tracking.wanted(mlflow):
+        with tempfile.TemporaryDirectory() as scratch:     # the report is logged from here: the signed run
+            report = Path(scratch) / "report.html"          # folder stays as trained
+            report.write_text(run.report(), encoding="utf-8")
+            run.mlflow_run_id = tracking.log_train(run_dir, lambda folder: report, echo=echo)
+    return run
 
 
 def load(path: "str | Path", *, trust: bool = False) -> Run:

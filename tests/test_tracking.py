@@ -97,3 +97,25 @@ def test_missing_mlflow_is_found_before_any_training(monkeypatch):
     assert tracking.check_ready(None) is False and tracking.check_ready(False) is False
     with pytest.raises(tracking.TrackingError, match="pip install 'ml-advisor\\[tracking\\]'"):
         tracking.check_ready(True)
+
+
+def test_advisor_fit_logs_to_mlflow_too(tmp_path, monkeypatch):
+    """The library call tracks as the CLI does: the run id on the Run, the model loadable through MLflow."""
+    import pandas as pd
+
+    import advisor
+
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    frame = pd.read_csv(ROOT / "examples/data/breast_cancer.csv")
+    run = advisor.fit(frame, target="target", model="tabular_linear", out=tmp_path / "run")
+    assert run.mlflow_run_id
+    client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+    logged = client.get_run(run.mlflow_run_id)
+    assert logged.data.metrics["n_test"] == run.metrics.n_test
+    assert "report.html" in {a.path for a in client.list_artifacts(run.mlflow_run_id)}
+    model = mlflow.sklearn.load_model(f"runs:/{run.mlflow_run_id}/model")
+    assert list(model.predict(frame.drop(columns="target").head(5))) == list(run.predict(frame.head(5)))
+    assert not (tmp_path / "run.report.html").exists()
+    untracked = advisor.fit(frame, target="target", model="tabular_linear", mlflow=False)
+    assert untracked.mlflow_run_id is None
