@@ -446,8 +446,10 @@ def _track(flag: Optional[bool], kind: str, run_dir: Path) -> None:
               help="Unpickle the model even though your `advisor train` did not sign it (another user's or "
                    "machine's run, or changed since): only for folders whose source you trust.")
 @click.option("--explain", is_flag=True,
-              help="Add each row's top 3 SHAP contributions towards its prediction (tree models on tables): "
-                   "an indented line, JSON 'explanation', or -o columns top1_feature, top1_contribution, ...")
+              help="Tables: add each row's top 3 SHAP contributions towards its prediction (an indented line, "
+                   "JSON 'explanation', or -o columns top1_feature, top1_contribution, ...). Images (with -o): "
+                   "a heat map per image (Grad-CAM or occlusion) in the folder PREDICTIONS_saliency/ beside it, "
+                   "and a 'saliency' column.")
 def predict_cmd(model_dir: str, inputs: str, output: Optional[str], as_json: bool, trust: bool,
                 explain: bool) -> None:
     """Predict with a saved run: INPUT is an image, a folder of images, or a CSV.
@@ -468,12 +470,18 @@ def predict_cmd(model_dir: str, inputs: str, output: Optional[str], as_json: boo
     try:
         if out is not None:
             check_output(out, Path(model_dir), Path(inputs))
+        elif explain and _run_modality(Path(model_dir)) == "image":
+            raise ValueError("--explain on an image run writes a heat map per image beside the -o table: "
+                             "add -o predictions.csv")
         if trust and (Path(model_dir) / pickles[0]).is_file() and not is_trusted(model_dir, pickles):
             for line in describe_files(model_dir, pickles):
                 _say(f"advisor: --trust: unpickling unsigned {line}", err=True)
         result = predict(Path(model_dir), Path(inputs), trust=trust, explain=explain)
         if out is not None:
             frame = result.frame()
+            if result.saliency is not None:
+                maps = result.write_saliency(out.with_name(f"{out.stem}_saliency"))
+                frame["saliency"] = maps + [None] * (len(frame) - len(maps))
             write_predictions(frame, out)
     except UntrustedModelError as exc:
         for line in exc.files:
@@ -510,6 +518,16 @@ def predict_cmd(model_dir: str, inputs: str, output: Optional[str], as_json: boo
         _say(f"{row['input']}\t{row['prediction']}{best}")
         if row.get("explanation"):
             _say("\t" + ", ".join(f"{e['feature']}={e['value']} {e['contribution']:+.3f}" for e in row["explanation"]))
+
+
+def _run_modality(run_dir: Path) -> Optional[str]:
+    """The run folder's modality from model.json (None when it is not a run folder: predict says so)."""
+    import zoo
+
+    try:
+        return zoo.model_meta(run_dir).get("modality")
+    except (OSError, ValueError):
+        return None
 
 
 def _scores_line(scores: dict[str, Any], target: Optional[str]) -> str:

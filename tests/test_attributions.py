@@ -132,3 +132,43 @@ def test_predict_explain_through_the_cli(tmp_path):
     (run / "shap_background.parquet").unlink()                # tree models need no background
     again = json.loads(run_advisor("predict", str(run), str(rows), "--explain", "--json", "--trust").stdout)
     assert [r["explanation"] for r in again] == [r["explanation"] for r in got]
+
+
+def test_predict_explain_on_images_writes_a_heat_map_per_image(tmp_path):
+    """Images: -o writes PREDICTIONS_saliency/ (one original | overlay PNG per image) and a saliency column;
+    without -o, and for a text run, one line, exit 2."""
+    from PIL import Image
+
+    import zoo
+    from conftest import run_advisor
+
+    rng = np.random.default_rng(0)
+    for cls, side in (("left", 0), ("right", 1)):            # a bright square on the left or right half
+        (tmp_path / "imgs" / cls).mkdir(parents=True)
+        for i in range(6):
+            pixels = rng.integers(0, 60, (32, 32, 3)).astype(np.uint8)
+            pixels[8:24, 2 + 16 * side:14 + 16 * side] = 230
+            Image.fromarray(pixels).save(tmp_path / "imgs" / cls / f"{i}.png")
+    data = zoo.load_dataset(tmp_path / "imgs", "image")
+    model = zoo.create_model("image_handcrafted_logistic", image_size=32, n_jobs=1).fit(data.X, data.y)
+    zoo.save_model(model, tmp_path / "run", name="image_handcrafted_logistic",
+                   extra={"modality": "image", "task": "classification", "target": None, "text_column": None})
+    out = tmp_path / "pred.csv"
+    done = run_advisor("predict", str(tmp_path / "run"), str(tmp_path / "imgs"), "--explain", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    table = pd.read_csv(out)
+    maps = sorted((tmp_path / "pred_saliency").glob("*.png"))
+    assert len(maps) == len(table) == 12 and table["saliency"].notna().all()
+    with Image.open(maps[0]) as first:                        # original | gap | overlay, side by side
+        pixels = np.asarray(first.convert("RGB")).astype(int)
+    half = pixels.shape[0]
+    assert pixels.shape[1] >= 2 * half and np.abs(pixels[:, :half] - pixels[:, -half:]).mean() > 1
+    refused = run_advisor("predict", str(tmp_path / "run"), str(tmp_path / "imgs"), "--explain")
+    assert refused.returncode == 2 and "add -o" in refused.stderr and len(refused.stderr.splitlines()) == 1
+
+    text = zoo.create_model("text_tfidf_linear").fit(["good fun", "dull slow"] * 5, ["pos", "neg"] * 5)
+    zoo.save_model(text, tmp_path / "text", name="text_tfidf_linear",
+                   extra={"modality": "text", "task": "classification", "target": "label", "text_column": "review"})
+    (tmp_path / "notes.txt").write_text("good fun\n")
+    said = run_advisor("predict", str(tmp_path / "text"), str(tmp_path / "notes.txt"), "--explain")
+    assert said.returncode == 2 and "table and image runs" in said.stderr and len(said.stderr.splitlines()) == 1

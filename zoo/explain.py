@@ -25,19 +25,25 @@ PANEL = 112         # saliency panel side (px)
 MAX_ROWS = 2000     # test rows used for permutation importance / predictions
 SALIENCY_ITEMS = 4
 SALIENCY_SECONDS = 30.0
+GRADCAM_BATCH = 16
 
 
 def _item(x: Any) -> Any:
     return x.item() if hasattr(x, "item") else x
 
 
-def _png(arr: np.ndarray) -> str:
-    """uint8 (H, W[, 3]) array -> base64 PNG."""
+def png_bytes(arr: np.ndarray) -> bytes:
+    """uint8 (H, W[, 3]) array -> PNG file content."""
     from PIL import Image
 
     buf = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(arr)).save(buf, format="PNG", optimize=True)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    return buf.getvalue()
+
+
+def _png(arr: np.ndarray) -> str:
+    """uint8 (H, W[, 3]) array -> base64 PNG."""
+    return base64.b64encode(png_bytes(arr)).decode("ascii")
 
 
 def _resize(arr: np.ndarray, side: int) -> np.ndarray:
@@ -234,16 +240,16 @@ def _pick(ctx: _Ctx, k: int) -> list[int]:
     return chosen
 
 
-def _gradcam(ctx: _Ctx, idx: list[int]) -> tuple[list[np.ndarray], str]:
+def _gradcam(model: Any, X: Any, idx: list[int]) -> tuple[list[np.ndarray], str]:
     """Grad-CAM of the predicted class on a fine-tuned timm CNN: the last stage of `net.blocks` whose map is at
     least 7 px wide (finer than the final stride-32 map), else the last one."""
     import torch
 
-    net = ctx.model.model_
+    net = model.model_
     stages = list(getattr(net, "blocks", []))
     if not stages:
         raise ValueError("no conv stages to attach Grad-CAM to")
-    ds = ctx.model._dataset([ctx.test.X[i] for i in idx], None, training=False)
+    ds = model._dataset([X[i] for i in idx], None, training=False)
     x = torch.stack([ds[j][0] for j in range(len(idx))]).to(next(net.parameters()).device)
     acts: list[Any] = []
     hooks = [s.register_forward_hook(lambda _m, _i, o: acts.append(o)) for s in stages]
@@ -257,7 +263,7 @@ def _gradcam(ctx: _Ctx, idx: list[int]) -> tuple[list[np.ndarray], str]:
     finally:
         for h in hooks:
             h.remove()
-    cfg = ctx.model.data_config_
+    cfg = model.data_config_
     mean, std = (torch.tensor(cfg[k]).view(1, 3, 1, 1) for k in ("mean", "std"))
     shown = ((x.detach().cpu() * std + mean).clamp(0, 1) * 255).byte().permute(0, 2, 3, 1).numpy()
     where = f"stage {pick + 1}/{len(stages)}, {cams.shape[-1]}×{cams.shape[-1]} map"
@@ -269,9 +275,9 @@ def _unit(a: np.ndarray) -> np.ndarray:
     return (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
 
 
-def _occlusion(ctx: _Ctx, idx: list[int], grid: int = 7) -> list[np.ndarray]:
+def _occlusion(model: Any, X: Any, idx: list[int], grid: int = 7,
+               seconds: float | None = None) -> list[np.ndarray]:
     """Drop in the predicted class's probability when a patch is greyed out (model-agnostic)."""
-    X, model = ctx.test.X, ctx.model
     out, start = [], time.perf_counter()
     for i in idx:
         orig = np.asarray(X[i]) if isinstance(X, np.ndarray) else _image(X, i)
@@ -289,26 +295,39 @@ def _occlusion(ctx: _Ctx, idx: list[int], grid: int = 7) -> list[np.ndarray]:
         k = int(proba[0].argmax())
         heat = np.clip(proba[0, k] - proba[1:, k], 0, None).reshape(grid, grid)
         out.append(_heat_overlay(_image(X, i), _unit(heat)))
-        if time.perf_counter() - start > SALIENCY_SECONDS:
+        if time.perf_counter() - start > (SALIENCY_SECONDS if seconds is None else seconds):
             break
     return out
+
+
+OCCLUSION_NOTE = ("Grey patches slid over the image; red marks where hiding the patch lowers the predicted "
+                  "class's probability most.")
+
+
+def saliency_maps(model: Any, X: Any, idx: list[int], *,
+                  seconds: float | None = None) -> tuple[list[np.ndarray], str, str]:
+    """(original | heat-map overlay per image `X[i]` for i in `idx`, method, a sentence on what it shows):
+    Grad-CAM on a fine-tuned CNN, else occlusion (any image classifier: hybrids and hand-made features too).
+    Occlusion stops after `seconds` (default SALIENCY_SECONDS), so fewer maps than `idx` may come back."""
+    if hasattr(getattr(model, "model_", None), "forward_features") and hasattr(model, "_dataset"):
+        try:
+            panels, start = [], time.perf_counter()
+            for chunk in range(0, len(idx), GRADCAM_BATCH):          # bounded memory for a folder of images
+                maps, where = _gradcam(model, X, idx[chunk:chunk + GRADCAM_BATCH])
+                panels += maps
+                if time.perf_counter() - start > (SALIENCY_SECONDS if seconds is None else seconds):
+                    break
+            return panels, "grad-cam", (f"Grad-CAM ({where}): red marks the regions whose activations raised "
+                                        "the predicted class's score, on the cropped input the network saw.")
+        except Exception:  # noqa: BLE001 - fall back to the model-agnostic map
+            pass
+    return _occlusion(model, X, idx, seconds=seconds), "occlusion", OCCLUSION_NOTE
 
 
 def _saliency(ctx: _Ctx) -> dict[str, Any]:
     idx = _pick(ctx, SALIENCY_ITEMS)
     pred, conf = ctx.pred
-    method, note = "occlusion", ("Grey patches slid over the image; red marks where hiding the patch lowers "
-                                 "the predicted class's probability most.")
-    panels: list[np.ndarray] = []
-    if hasattr(getattr(ctx.model, "model_", None), "forward_features") and hasattr(ctx.model, "_dataset"):
-        try:
-            panels, where = _gradcam(ctx, idx)
-            method, note = "grad-cam", (f"Grad-CAM ({where}): red marks the regions whose activations raised "
-                                        "the predicted class's score, on the cropped input the network saw.")
-        except Exception:  # noqa: BLE001 - fall back to the model-agnostic map
-            panels = []
-    if not panels:
-        panels = _occlusion(ctx, idx)
+    panels, method, note = saliency_maps(ctx.model, ctx.test.X, idx)
     items = [{"png": _png(p), "true": _item(ctx.test.y[i]), "pred": _item(pred[i]),
               "confidence": None if conf is None else float(conf[i])} for i, p in zip(idx, panels)]
     return {"method": method, "note": note, "items": items}

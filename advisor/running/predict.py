@@ -151,6 +151,25 @@ class Predictions:
     target: Optional[str] = None
     scores: Optional[dict[str, Any]] = None
     explanations: Optional[list[Optional[list[dict[str, Any]]]]] = None   # --explain: top contributions per item
+    saliency: Optional[list[Any]] = None           # --explain on images: a heat-map overlay (uint8 array) per item
+    saliency_method: Optional[str] = None
+
+    def write_saliency(self, folder: Path) -> list[Optional[str]]:
+        """Write each image's heat map (original | overlay) as PNG into `folder` (published whole, atomically);
+        returns each item's file path (None where past the time limit)."""
+        from zoo.explain import png_bytes
+        from zoo.io import publish_folder
+
+        files = [None if m is None else f"{i:04d}_{Path(n).stem[:60]}.png"
+                 for i, (n, m) in enumerate(zip(self.names, self.saliency or []))]
+
+        def build(staging: Path) -> None:
+            for name, overlay in zip(files, self.saliency or []):
+                if name is not None:
+                    (staging / name).write_bytes(png_bytes(overlay))
+
+        publish_folder(folder, build)
+        return [None if f is None else str(folder / f) for f in files]
 
     def rows(self) -> list[dict[str, Any]]:
         """One {"input", "prediction", "probabilities"} per item; unreadable images last, with "error"."""
@@ -226,15 +245,11 @@ def predict(run_dir: Path, source: Path, *, trust: bool = False,
     The model is unpickled only from a folder this user's `advisor train` signed, unchanged, or with
     `trust=True` (else zoo.trust.UntrustedModelError, listing the files). A value the model cannot read (text
     in a column numeric at training) is one `warn` line per row (default: stderr) and is treated as missing.
-    ``explain``: each row's top SHAP contributions towards its prediction (zoo.attributions; table models).
+    ``explain``: each row's top SHAP contributions towards its prediction (zoo.attributions; table models), or
+    each image's heat map (zoo.explain.saliency_maps; written by :meth:`Predictions.write_saliency`).
     """
     meta, model = _load_run(run_dir, trust)
-    background = None
-    if explain:
-        from zoo.attributions import check_supported, load_background
-
-        background = load_background(run_dir)
-        check_supported(model, background)         # one line before any work when the model is not explainable
+    background = _explain_background(run_dir, meta, model) if explain else None
     names, X, table = _inputs(meta, source)
     if meta.get("modality") in ("tabular", "time_series"):
         from zoo.columns import input_problems
@@ -266,7 +281,9 @@ def predict(run_dir: Path, source: Path, *, trust: bool = False,
                          probabilities=model.predict_proba(X) if has_proba else None,
                          classes=list(getattr(model, "classes_", meta.get("classes") or [])) if has_proba else [],
                          failed=failed, table=table, positions=positions)
-    if explain:
+    if explain and meta.get("modality") == "image":
+        result.saliency, result.saliency_method = _saliency(model, X, warn or _warn)
+    elif explain:
         result.explanations = _explanations(model, X, predictions, meta, warn or _warn, background)
     target = meta.get("target")
     if table is not None and target in table.columns and meta.get("task") in SCORED_TASKS:
@@ -275,6 +292,36 @@ def predict(run_dir: Path, source: Path, *, trust: bool = False,
 
 
 SCORED_TASKS = ("classification", "regression", "anomaly_detection")
+
+
+def _explain_background(run_dir: Path, meta: dict[str, Any], model: Any) -> Any:
+    """--explain, checked before any work: a table run's SHAP background (None for tree models without one);
+    image runs need none; other kinds are one line."""
+    from zoo.attributions import UnsupportedExplanation, check_supported, load_background
+
+    if meta.get("modality") == "image":
+        if meta.get("task") != "classification" or not hasattr(model, "predict_proba"):
+            raise UnsupportedExplanation("--explain on images draws class heat maps: classification runs only")
+        return None
+    if meta.get("modality") != "tabular":
+        raise UnsupportedExplanation(f"--explain works on table and image runs; this {meta.get('modality')} run's "
+                                     "explanations are in its report (`advisor report RUN`)")
+    background = load_background(run_dir)
+    check_supported(model, background)
+    return background
+
+
+SALIENCY_SECONDS = 30.0     # --explain on images: maps after this are skipped (and counted)
+
+
+def _saliency(model: Any, X: Any, warn: Callable[[str], None]) -> tuple[list[Any], str]:
+    """A heat map per image (zoo.explain.saliency_maps: Grad-CAM for fine-tuned CNNs, else occlusion)."""
+    from zoo.explain import saliency_maps
+
+    maps, method, _ = saliency_maps(model, X, list(range(len(X))), seconds=SALIENCY_SECONDS)
+    if len(maps) < len(X):
+        warn(f"--explain: {len(X) - len(maps):,} image(s) past the {SALIENCY_SECONDS:.0f} s limit got no heat map")
+    return [*maps, *[None] * (len(X) - len(maps))], method
 
 
 def _explanations(model: Any, X: Any, predictions: Any, meta: dict[str, Any], warn: Callable[[str], None],
