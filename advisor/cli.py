@@ -553,6 +553,12 @@ def export_cmd(run_dir: str, fmt: str, output: str, trust: bool) -> None:
         _fail(str(exc).strip().splitlines()[0])
     _say(f"{output}: {side['model']} as ONNX ({Path(output).stat().st_size / 1e3:,.1f} kB), inputs and classes "
          f"in {Path(output).name}.json")
+    check = side.get("check") or {}
+    if check:
+        agree = f", labels equal on {check['labels_equal']:.0%}" if check.get("labels_equal") is not None else ""
+        _say(f"checked under onnxruntime on {check['rows']:,} items: max |diff| {check['max_abs_diff']:.1e}{agree}; "
+             f"{check['onnx_ms_per_item']:.3f} ms per item vs {check['native_ms_per_item']:.3f} native "
+             f"(recorded in {Path(run_dir) / 'export.json'})")
 
 
 @cli.command("ask")

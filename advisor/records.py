@@ -625,6 +625,27 @@ class CompareResult(Record):
         return getattr(self, str(family), None) if str(family) in {a.value for a in Approach} else None
 
 
+# ----------------------------------------------------------------------------- export.json
+
+class ExportCheck(Record):
+    """export.json: the last `advisor export` of the run, checked under onnxruntime beside the native model."""
+
+    format: str = Field(default="onnx", description="The export's format.")
+    path: str = Field(description="Where the export was written.")
+    size_bytes: int = Field(description="The export's size (the .onnx file).")
+    native_size_bytes: Optional[int] = Field(default=None, description="model.joblib's size.")
+    backbone_size_bytes: Optional[int] = Field(default=None, description="A hybrid's frozen network, which "
+                                               "model.joblib leaves out and the export holds.")
+    sample: str = Field(description="What the check ran on.")
+    rows: int = Field(description="Items in that sample.")
+    max_abs_diff: float = Field(description="Largest |native - ONNX| over probabilities (regression: values).")
+    labels_equal: Optional[float] = Field(default=None, description="Share of items given the same label.")
+    native_ms_per_item: float = Field(description="Native predict_proba / predict, per item, on the sample.")
+    onnx_ms_per_item: float = Field(description="onnxruntime, per item, on the same items.")
+    onnxruntime: Optional[str] = Field(default=None, description="onnxruntime's version.")
+    exported: Optional[str] = Field(default=None, description="When (local time, ISO 8601).")
+
+
 # ----------------------------------------------------------------------------- a run folder
 
 class RunRecords(BaseModel):
@@ -637,6 +658,7 @@ class RunRecords(BaseModel):
     run: Optional[RunInfo] = None
     compare: Optional[CompareResult] = None
     checks: Optional[DataChecks] = None
+    export: Optional[ExportCheck] = None
     source: Optional[str] = Field(default=None, description="The run folder read, if any.")
     problems: list[str] = Field(default_factory=list, description="Files present but unreadable, one line each.")
 
@@ -649,6 +671,7 @@ FILES: dict[str, tuple[str, type[BaseModel]]] = {
     "run": ("run.json", RunInfo),
     "compare": ("compare.json", CompareResult),
     "checks": ("data_checks.json", DataChecks),
+    "export": ("export.json", ExportCheck),
 }
 
 

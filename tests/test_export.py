@@ -97,6 +97,17 @@ def test_cli_export_of_a_trained_run_agrees_on_the_held_out_split(tmp_path):
     assert len(test) == json.loads((run / "metrics.json").read_text())["n_test"]
     agrees_on_held_out(zoo.load_model(run), tmp_path / "model.onnx", test, tmp_path)
 
+    check = json.loads((run / "export.json").read_text())         # checked at export time, for the report
+    assert check["rows"] == 50 and check["labels_equal"] == 1.0 and check["max_abs_diff"] < PROBA_TOL
+    assert check["onnx_ms_per_item"] > 0 and check["native_ms_per_item"] > 0
+    assert "checked under onnxruntime on 50 items" in exported.stdout
+    assert run_advisor("report", str(run), "-o", str(tmp_path / "r.html")).returncode == 0
+    html = (tmp_path / "r.html").read_text()
+    assert '<section id="export">' in html and "native ÷ onnxruntime" in html
+    rows = tmp_path / "rows.csv"
+    test.X.head(3).to_csv(rows, index=False)
+    assert run_advisor("predict", str(run), str(rows)).returncode == 0   # the folder is still trusted
+
 
 @pytest.mark.parametrize("model, params", [("tabular_random_forest", {"n_estimators": 50}),
                                            ("tabular_extra_trees", {"n_estimators": 50}),

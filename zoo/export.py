@@ -29,7 +29,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["NotExportable", "OPSET", "export_onnx", "side_file"]
+__all__ = ["NotExportable", "OPSET", "check_export", "export_onnx", "side_file"]
 
 OPSET = {"": 19, "ai.onnx.ml": 3}          # opset 19: Equal on strings (missing categorical = "")
 _TABULAR_ESTIMATORS = ("TabularLinear", "TabularDecisionTree", "TabularRandomForest", "TabularExtraTrees",
@@ -83,6 +83,65 @@ def export_onnx(model: Any, path: "str | Path", *, name: str) -> dict[str, Any]:
     write_bytes_atomic(path, onx.SerializeToString())
     write_text_atomic(side_file(path), json.dumps(side, indent=2, default=str))
     return side
+
+
+def check_export(model: Any, path: "str | Path", side: dict[str, Any], sample: Any, *,
+                 repeats: int = 5) -> dict[str, Any]:
+    """Run the export at `path` under onnxruntime on `sample` beside the native model: the largest difference of
+    probabilities (regressors: values), the share of equal labels, and the median per-item latency of both on
+    the whole sample (`repeats` interleaved timings). `sample`: table rows (a DataFrame) or images (uint8
+    arrays); the images are fed to ONNX preprocessed as the side JSON says, so its latency leaves out the
+    resizing and normalising that the native figure includes."""
+    import time
+
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds = _image_feeds(side, sample) if side.get("modality") == "image" else _table_feeds(model, side, sample)
+    classifier = side.get("classes") is not None
+    native = (lambda: model.predict_proba(sample)) if classifier else (lambda: model.predict(sample))
+    exported = lambda: session.run(None, feeds)  # noqa: E731
+    times: dict[str, list[float]] = {"native": [], "onnx": []}
+    for _ in range(repeats):
+        for key, call in (("native", native), ("onnx", exported)):
+            start = time.perf_counter()
+            call()
+            times[key].append(time.perf_counter() - start)
+    outputs = dict(zip(side["outputs"], exported()))
+    ours = np.asarray(native(), dtype=np.float64)
+    theirs = np.asarray(outputs["probabilities" if classifier else "value"], dtype=np.float64).reshape(ours.shape)
+    n = len(sample)
+    check = {"rows": n, "max_abs_diff": float(np.abs(ours - theirs).max()) if n else 0.0,
+             "native_ms_per_item": float(np.median(times["native"])) / max(n, 1) * 1e3,
+             "onnx_ms_per_item": float(np.median(times["onnx"])) / max(n, 1) * 1e3}
+    if classifier:
+        check["labels_equal"] = float(np.mean(np.asarray(outputs["label"]).astype(str)
+                                              == np.asarray(model.predict(sample)).astype(str)))
+    return check
+
+
+def _table_feeds(model: Any, side: dict[str, Any], frame: Any) -> dict[str, np.ndarray]:
+    """The export's inputs for DataFrame rows (dates expanded as zoo.columns does, outside the graph)."""
+    prep = getattr(model, "column_prep_", None)
+    if prep is not None and side.get("calendar"):
+        frame = prep.transform(frame)
+    return {s["name"]: (frame[[s["column"]]].to_numpy(np.float32) if s["dtype"] == "float32"
+                        else frame[[s["column"]]].astype(object).where(frame[[s["column"]]].notna(), "")
+                        .astype(str).to_numpy(object)) for s in side["inputs"]}
+
+
+def _image_feeds(side: dict[str, Any], images: Any) -> dict[str, np.ndarray]:
+    """uint8 images resized and normalised as the side JSON's preprocessing says (the project's timm transform)."""
+    from PIL import Image
+
+    from zoo.weights import timm_transform
+
+    pre = side["preprocessing"]
+    config = {"input_size": tuple(pre["input_size"]), "interpolation": pre["interpolation"],
+              "crop_pct": pre["crop_pct"], "mean": tuple(pre["mean"]), "std": tuple(pre["std"])}
+    transform = timm_transform(config, resize_mode=pre["resize_mode"])
+    batch = np.stack([transform(Image.fromarray(np.asarray(x, dtype=np.uint8))).numpy() for x in images])
+    return {side["inputs"][0]["name"]: batch.astype(np.float32)}
 
 
 def _tabular(model: Any) -> tuple[Any, dict[str, Any]]:

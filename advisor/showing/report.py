@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from advisor.deciding.recommendation import Recommendation
 from advisor.deciding.schema import ProjectDescriptor
-from advisor.records import (FILES, CompareResult, DataChecks, Explanation, MeasuredFamily, RecordError, RunInfo,
+from advisor.records import (FILES, CompareResult, DataChecks, ExportCheck, Explanation, MeasuredFamily, RecordError, RunInfo,
                              RunMetrics, RunRecords, Unparsable, coerce_record, read_record)
 from advisor.showing import charts
 from zoo.io import write_text_atomic
@@ -35,6 +35,7 @@ PIECES = (
 )
 COMPARE_PIECE = ("compare", "compare.json", "the family comparison and learning curves (`advisor compare`)")
 CHECKS_PIECE = ("checks", "data_checks.json", "each column's type, missing share, cardinality, drops and leaks")
+EXPORT_PIECE = ("export", "export.json", "the last ONNX export, checked under onnxruntime (`advisor export`)")
 _B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _WHY = re.compile(r"^(.*?)\s*\[([\w.\-]+)\]$", re.S)
 
@@ -54,7 +55,7 @@ def load_run(folder: Union[str, Path]) -> RunRecords:
         raise ReportError(f"{folder}: no such run folder")
     found: dict[str, Any] = {}
     problems: list[str] = []
-    for key, name, _ in (*PIECES, COMPARE_PIECE, CHECKS_PIECE):
+    for key, name, _ in (*PIECES, COMPARE_PIECE, CHECKS_PIECE, EXPORT_PIECE):
         try:
             found[key] = read_record(folder, key)
         except Unparsable as exc:
@@ -594,6 +595,24 @@ def _selection(metrics: Optional[RunMetrics]) -> Optional[dict[str, Any]]:
     return {"verdict": verdict, "rows": rows, "facts": facts}
 
 
+def _export(check: Optional[ExportCheck]) -> Optional[list[tuple[str, str]]]:
+    """The last ONNX export beside the native model (export.json), as key-value rows."""
+    if check is None:
+        return None
+    native = _bytes(check.native_size_bytes) if check.native_size_bytes else "—"
+    if check.backbone_size_bytes:
+        native += f" + {_bytes(check.backbone_size_bytes)} backbone loaded from its package"
+    agree = f"; labels equal on {check.labels_equal:.1%}" if check.labels_equal is not None else ""
+    return [("file", f"{check.path} ({check.format}, {_bytes(check.size_bytes)}, self-contained)"),
+            ("native model", native),
+            ("per item", f"onnxruntime {check.onnx_ms_per_item:.3f} ms, native {check.native_ms_per_item:.3f} ms"
+                         + (f" (native ÷ onnxruntime: {_times(check.native_ms_per_item / check.onnx_ms_per_item)})"
+                            if check.onnx_ms_per_item else "")),
+            ("agreement", f"max |difference| {check.max_abs_diff:.1e}{agree}"),
+            ("checked on", check.sample),
+            ("when", f"{check.exported or '—'}, onnxruntime {check.onnxruntime or '—'}")]
+
+
 def _checks(checks: Optional[DataChecks]) -> Optional[dict[str, Any]]:
     """The data checks of a tabular run (data_checks.json) as table rows and a summary."""
     if checks is None:
@@ -659,6 +678,7 @@ def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> di
         "descriptor": _descriptor(desc), "rec": _recommendation(rec),
         "costs": _costs(rec, metrics, cmp),
         "checks": _checks(data.checks),
+        "export": _export(data.export),
         "curves": _curves(metrics), "metrics": _metrics(metrics, explain), "selection": _selection(metrics),
         "interp": _interpretability(explain, data.explain is not None) if is_run else None,
         "gallery": _gallery(explain), "env": _environment(metrics, run, rec, data.explain),
