@@ -50,6 +50,21 @@ def test_fold_plans_stay_inside_the_training_rows_and_never_overlap():
     assert max(shares) - min(shares) < 0.02                                # stratified
 
 
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_fold_plans_keep_each_speaker_whole(task):
+    """With groups (speakers), no group is on both sides of a validation fold, as in the held-out split."""
+    ds = _table(240)
+    ds.groups = np.repeat([f"voice{i}" for i in range(12)], 20)
+    if task == "regression":
+        ds.y = np.arange(240, dtype=float)
+    plan = plan_folds(ds, task, seed=0)
+    assert "by group (12 speakers/groups" in plan.text
+    assert len(plan.folds) == (10 if task == "classification" else 5)
+    for tr, va in plan.folds:
+        assert not set(ds.groups[tr]) & set(ds.groups[va])
+        assert set(tr) | set(va) == set(range(240))
+
+
 def test_paired_gap_is_the_mean_difference_and_its_standard_error():
     gap, se = paired_gap([0.9, 0.8, 0.85], [0.8, 0.8, 0.8])
     assert gap == pytest.approx(0.05)

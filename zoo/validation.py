@@ -84,6 +84,9 @@ def plan_folds(data: Dataset, task: str, *, seed: int = 0, max_rows: Optional[in
     reps = repeats if repeats is not None else (2 if m <= SMALL else 1)
     k = n_splits if m >= 4 * n_splits else max(2, min(n_splits, m // 4))
     y = None if data.y is None else np.asarray(data.y)[rows]
+    groups = None if getattr(data, "groups", None) is None else np.asarray(data.groups)[rows]
+    if groups is not None and len(set(groups.tolist())) >= 2:
+        return _grouped_plan(rows, y, groups, task == "classification", k, reps, seed, n)
     stratify = task == "classification" and y is not None and _stratifiable(y, k)
     if stratify:
         cv: Any = RepeatedStratifiedKFold(n_splits=k, n_repeats=reps, random_state=seed) if reps > 1 \
@@ -96,6 +99,30 @@ def plan_folds(data: Dataset, task: str, *, seed: int = 0, max_rows: Optional[in
     sub = f" of a {m:,}-row subsample" if m < n else ""
     text = f"{kind}{k}-fold" + (f" x {reps} repeats" if reps > 1 else "") + sub
     return FoldPlan(folds, text, m)
+
+
+def _grouped_plan(rows: np.ndarray, y: Optional[np.ndarray], groups: np.ndarray, classification: bool, k: int,
+                  reps: int, seed: int, n: int) -> FoldPlan:
+    """Folds that keep each group (a speaker) whole on one side, as the held-out split does: a model is never
+    validated on a voice it was fitted on. Classes kept in proportion where possible (StratifiedGroupKFold);
+    a new shuffle of the groups per repeat."""
+    import warnings
+
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+    k = max(2, min(k, len(set(groups.tolist()))))
+    folds: list[tuple[np.ndarray, np.ndarray]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)          # "the least populated class has only ..."
+        for r in range(reps if classification and y is not None else 1):
+            cv: Any = (StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed + r)
+                       if classification and y is not None else GroupKFold(n_splits=k))
+            folds += [(rows[tr], rows[va]) for tr, va in cv.split(rows, y, groups)]
+    repeats = len(folds) // k
+    text = (f"{'stratified ' if classification else ''}{k}-fold by group ({len(set(groups.tolist())):,} speakers/"
+            f"groups, each kept whole)" + (f" x {repeats} repeats" if repeats > 1 else ""))
+    sub = f" of a {len(rows):,}-row subsample" if len(rows) < n else ""
+    return FoldPlan(folds, text + sub, len(rows))
 
 
 def _subsample(n: int, y: Optional[np.ndarray], size: int, rng: np.random.Generator) -> np.ndarray:
