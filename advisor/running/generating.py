@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import numpy as np
 import yaml
 
 from advisor.deciding.recommendation import Recommendation
@@ -39,11 +38,12 @@ class GenerateError(ValueError):
     """`advisor generate` cannot run as asked; the message is one line."""
 
 
-def grid_png(images: np.ndarray, columns: Optional[int] = None, scale: int = 2) -> bytes:
+def grid_png(images: Any, columns: Optional[int] = None, scale: int = 2) -> bytes:
     """uint8 images ((n, S, S) or (n, S, S, 3)) tiled into one PNG, ``columns`` wide (default: a square),
     1-pixel gaps, each image enlarged ``scale`` times (nearest neighbour)."""
     import io
 
+    import numpy as np
     from PIL import Image
 
     imgs = np.asarray(images, dtype=np.uint8)
@@ -92,7 +92,7 @@ def _collapse_risk(name: str, scores: dict[str, Any]) -> Risk:
     return Risk(id="measured.mode_collapse", detail=detail, mitigation=mitigation)
 
 
-def _images(ds: Any, estimator: Any) -> np.ndarray:
+def _images(ds: Any, estimator: Any) -> Any:
     from zoo.generative import generation_images
 
     imgs, _ = generation_images(ds.X, int(estimator.image_size), estimator.channels_)

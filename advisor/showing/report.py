@@ -670,7 +670,9 @@ def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> di
     if cmp is not None and run is None:
         run = RunInfo(versions=cmp.versions, finished=cmp.finished)
     is_run = (metrics is not None or data.source is not None) and not comparison
-    missing = [f"{name} — {what}" for key, name, what in PIECES if getattr(data, key) is None] if is_run else []
+    unexplained = metrics is not None and metrics.task == "generation"     # a generator has no explain.json
+    missing = [f"{name} — {what}" for key, name, what in PIECES if getattr(data, key) is None
+               and not (key == "explain" and unexplained)] if is_run else []
     name = (rec.name if rec else None) or (desc.name if desc else None) or Path(str(data.source or "run")).name
     headline: list[tuple[str, str]] = []
     if rec:
