@@ -168,6 +168,12 @@ def test_generate_refuses_bad_input_in_one_line(tmp_path):
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("advisor: error:") and words in lines[0], (args, lines)
     assert not list(tmp_path.glob("*.png"))
+    gen = tmp_path / "gen"
+    gen.mkdir()
+    (gen / "model.joblib").write_bytes(b"not a pickle")
+    (gen / "model.json").write_text(json.dumps({"model": "image_gan", "task": "generation"}))
+    result = run_advisor("predict", str(gen), str(tmp_path))
+    assert result.returncode == 2 and "advisor generate" in result.stderr and "Traceback" not in result.stderr
 
 
 @pytest.mark.slow
