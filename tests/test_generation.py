@@ -176,12 +176,22 @@ def test_generate_refuses_bad_input_in_one_line(tmp_path):
     assert result.returncode == 2 and "advisor generate" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.slow
-def test_train_then_generate_end_to_end(tmp_path):
-    X = _squares(80)
-    np.savez(tmp_path / "squares.npz", X=X, y=np.array([i % 2 for i in range(80)]))
+def _descriptor(tmp_path):
+    np.savez(tmp_path / "squares.npz", X=_squares(80), y=np.array([i % 2 for i in range(80)]))
     (tmp_path / "gen.yaml").write_text("name: squares\ntask: generation\ndata:\n  modality: image\n"
                                        "  path: squares.npz\nresources:\n  accelerator: none\n")
+    return tmp_path / "gen.yaml"
+
+
+def test_train_refuses_refit_full_for_a_generator(tmp_path):
+    result = run_advisor("train", str(_descriptor(tmp_path)), "--out", str(tmp_path / "run"), "--refit-full")
+    assert result.returncode == 2 and "drop --refit-full" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_train_then_generate_end_to_end(tmp_path):
+    _descriptor(tmp_path)
     run = tmp_path / "run"
     result = run_advisor("train", str(tmp_path / "gen.yaml"), "--out", str(run), "--quiet", "--report")
     assert result.returncode == 0, result.stderr

@@ -181,6 +181,10 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     if task == "generation":
         from advisor.running.generating import train_generation
 
+        if refit_full or distributed.active():
+            raise TrainError("generation trains in one process on the training split: drop "
+                             + ("--refit-full" if refit_full else "--launcher torchrun"))
+
         return train_generation(desc, rec, out=out, name=name, info=info, train=train, test=test, device=device,
                                 budget_minutes=budget, seed=seed, quiet=quiet, echo=echo)
     checks = check_data(train, task, modality, seed=seed, echo=echo)      # tabular: the column table, drops, leaks
