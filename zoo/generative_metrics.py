@@ -153,6 +153,7 @@ def trivial_samples(train_images: np.ndarray, n: int, kind: str, seed: int = 0) 
 
 
 MAX_TRAIN_FEATURES = 5000   # training images embedded for the memorisation check and the classifier (a sample)
+MAX_SCORED = 2000           # held-out images scored (a sample), and as many generated ones
 
 
 def _scores(feats: np.ndarray, test_f: np.ndarray) -> dict[str, float]:
@@ -177,7 +178,10 @@ def score_generator(model: Any, train_images: np.ndarray, test_images: np.ndarra
                     train_labels: Optional[np.ndarray] = None, seed: int = 0, device: Optional[str] = None,
                     weights_path: Any = None) -> dict[str, Any]:
     """The fitted generator ``model`` (``sample(n, seed)``) against the held-out ``test_images``, beside its
-    baselines; images are uint8 in the model's output layout. Samples as many images as there are test ones."""
+    baselines; images are uint8 in the model's output layout. Samples as many images as there are test ones
+    (at most MAX_SCORED; more held-out images are subsampled)."""
+    pick = np.random.default_rng([seed, 1]).permutation(len(test_images))[:MAX_SCORED]
+    test_images = np.asarray(test_images)[np.sort(pick)]
     rng = np.random.default_rng(seed)
     n = len(test_images)
     keep = np.sort(rng.permutation(len(train_images))[:MAX_TRAIN_FEATURES])
