@@ -189,6 +189,12 @@ def test_train_refuses_refit_full_for_a_generator(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_compare_refuses_generation_in_one_line(tmp_path):
+    result = run_advisor("compare", str(_descriptor(tmp_path)), "--out", str(tmp_path / "cmp"))
+    assert result.returncode == 2 and "--model image_vae" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "cmp").exists()
+
+
 @pytest.mark.slow
 def test_train_then_generate_end_to_end(tmp_path):
     _descriptor(tmp_path)

@@ -452,6 +452,10 @@ def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
     import zoo
 
     task, modality = desc.task.value, desc.data.modality.value
+    if task == "generation":
+        raise CompareError("generation: compare measures predictive families, and only deep models generate; "
+                           "train each generator with `advisor train --model image_gan` / `--model image_vae` "
+                           "and read their metrics.json side by side")
     families = [f for f in FAMILY_ORDER if f in families]
     sizes = sorted(set(sizes))
     picks, skipped_at_start = choose_models(rec, families, task, modality)
