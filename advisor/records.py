@@ -227,6 +227,7 @@ class GenerationMetrics(Record):
     loss_curves: dict[str, list[Optional[float]]] = Field(default_factory=dict, description="Per-epoch curves.")
     epoch_seconds: list[float] = Field(default_factory=list, description="Wall seconds per epoch.")
     epochs_run: int = Field(default=0, description="Epochs trained.")
+    stop_reason: Optional[str] = Field(default=None, description="completed | patience | time_budget")
     samples_file: Optional[str] = Field(default=None, description="The sample grid PNG in the run folder.")
     sample_grid_png: Optional[str] = Field(default=None, description="The same grid, base64 PNG (for the report).")
 

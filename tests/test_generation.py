@@ -39,7 +39,7 @@ def test_each_generator_fits_one_epoch_and_samples_images(cls, rgb, size):
     np.testing.assert_array_equal(samples, model.sample(5, seed=3))        # a seed repeats
     assert not np.array_equal(samples, model.sample(5, seed=4))
     assert all(len(v) == 1 and np.isfinite(v[0]) for v in model.loss_curves_.values() if v)
-    assert len(model.epoch_seconds_) == 1 and model.device_ == "cpu"
+    assert len(model.epoch_seconds_) == 1 and model.device_ == "cpu" and model.stop_reason_ == "completed"
 
 
 def test_generator_params_follow_the_sklearn_convention():

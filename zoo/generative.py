@@ -3,8 +3,8 @@
 Both are scikit-learn-style estimators: ``fit(X, y=None)`` on images (an (N, H, W[, C]) array or a list of
 paths / arrays), ``sample(n, seed)`` returns ``n`` new images as uint8, (n, S, S) for grayscale data and
 (n, S, S, 3) for colour, S = ``image_size``. Grayscale is detected from the data (every image has equal
-R, G and B). After ``fit``: ``loss_curves_`` (name -> one value per epoch), ``epoch_seconds_``, ``device_``,
-``channels_``; the networks are kept on the CPU between calls.
+R, G and B). After ``fit``: ``loss_curves_`` (name -> one value per epoch), ``epoch_seconds_``,
+``stop_reason_`` (completed | patience | time_budget), ``device_``, ``channels_``; the networks are kept on the CPU between calls.
 
 * :class:`ImageVAE` trains through :func:`zoo.training.fit_torch` (AdamW, cosine schedule, early stopping on a
   validation split, time budget, bf16 on CUDA): loss = the negative ELBO, Bernoulli likelihood of the pixels
@@ -208,6 +208,7 @@ class ImageVAE(_Generator):
         if val is not None:
             self.loss_curves_["validation loss (negative ELBO, nats/image)"] = list(hist.val_loss)
         self.epoch_seconds_ = list(hist.epoch_seconds)
+        self.stop_reason_ = hist.stop_reason
         return self
 
     def _decode(self, z: torch.Tensor) -> torch.Tensor:
@@ -259,6 +260,7 @@ class ImageGAN(_Generator):
         self.loss_curves_ = {"discriminator loss": [], "generator loss": [], "D(real)": [], "D(generated)": []}
         self.epoch_seconds_ = []
         deadline = t0 + float(self.time_budget_s) if self.time_budget_s else float("inf")
+        self.stop_reason_ = "completed"
         for epoch in range(1, int(self.epochs) + 1):
             start = time.perf_counter()
             means = self._epoch(nets, loader, opt_g, opt_d, deadline)
@@ -268,7 +270,8 @@ class ImageGAN(_Generator):
             if self.verbose:
                 print(f"epoch {epoch}/{self.epochs}: " + ", ".join(f"{k} {v:.3f}" for k, v in means.items())
                       + f" ({self.epoch_seconds_[-1]:.1f} s)", flush=True)
-            if time.perf_counter() + self.epoch_seconds_[-1] > deadline:
+            if epoch < int(self.epochs) and time.perf_counter() + self.epoch_seconds_[-1] > deadline:
+                self.stop_reason_ = "time_budget"
                 break
         self.model_ = nets.to("cpu").eval()
         return self

@@ -66,7 +66,7 @@ def grid_png(images: Any, columns: Optional[int] = None, scale: int = 2) -> byte
 def _curves(estimator: Any) -> dict[str, Any]:
     return {"loss_curves": {k: [float(v) for v in vals] for k, vals in estimator.loss_curves_.items()},
             "epoch_seconds": [float(s) for s in estimator.epoch_seconds_],
-            "epochs_run": len(estimator.epoch_seconds_)}
+            "epochs_run": len(estimator.epoch_seconds_), "stop_reason": estimator.stop_reason_}
 
 
 def _headline(scores: dict[str, Any]) -> dict[str, Any]:

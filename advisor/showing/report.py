@@ -194,7 +194,7 @@ def _generation_curves(gen: Any) -> dict[str, Any]:
     if probs:
         out.append(charts.line_chart(probs, label="Discriminator's mean output per epoch", y_range=(0.0, 1.0)))
     secs = gen.epoch_seconds
-    facts = [("epochs run", _num(gen.epochs_run)),
+    facts = [("epochs run", _num(gen.epochs_run)), ("stopped because", gen.stop_reason or "—"),
              ("seconds per epoch", f"{sum(secs) / len(secs):.1f}" if secs else "—")]
     return {"charts": [c for c in out if c], "facts": facts}
 

@@ -53,6 +53,10 @@ def generation_summary(metrics: dict[str, Any]) -> list[str]:
     lines = [f"{metrics['model']}: {_gen_scores(model)} ({gen['n_samples']:,} samples vs {gen['n_real']:,} held-out "
              f"images; {gen['feature_space'].split(';')[0]}); trained in {metrics['train_seconds']:.1f} s on "
              f"{metrics['device']}"]
+    secs = gen.get("epoch_seconds") or []
+    if secs:
+        lines.append(f"  {len(secs)} epochs ({gen.get('stop_reason') or 'completed'}), "
+                     f"{sum(secs) / len(secs):.1f} s per epoch")
     lines += [f"  baseline {name}: {_gen_scores(s)}" for name, s in gen["baselines"].items()]
     classes = f", classes covered {mc['classes_covered']}/{mc['n_classes']}" if mc.get("classes_covered") is not None \
         else ""
