@@ -707,7 +707,9 @@ def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> di
         "costs": _costs(rec, metrics, cmp),
         "checks": _checks(data.checks),
         "curves": _curves(metrics), "metrics": _metrics(metrics, explain), "selection": _selection(metrics),
-        "interp": _interpretability(explain, data.explain is not None) if is_run else None,
+        "interp": ({"note": "A generator explains no predictions: judge it by its samples, the memorisation and "
+                            "mode-collapse checks above.", "panels": [], "errors": []} if unexplained else
+                   _interpretability(explain, data.explain is not None) if is_run else None),
         "gallery": _gallery(explain), "env": _environment(metrics, run, rec, data.explain),
         "gallery_title": {"classification": "Misclassified examples", "regression": "Largest errors"}.get(
             str(task) if task else "", ""),
