@@ -281,7 +281,7 @@ CATALOGUE: tuple[Entry, ...] = (
        "RGB); samples new images, checked for mode collapse and memorisation."),
     _e("image_vae", "deep", "vae", ("image",), ("generation",), f"{_G}:ImageVAE",
        "Convolutional variational autoencoder trained from scratch on small images (28-32 px); samples new "
-       "images from its latent space (smoother, blurrier than a GAN's, and no mode collapse)."),
+       "images from its latent space (blurrier than a GAN's, less prone to mode collapse)."),
     _e("ts_gru", "deep", "rnn", ("time_series",), ("forecasting",), f"{_D}:TsGRU",
        "GRU over sliding windows of the series, recursive multi-step forecasts."),
 )
