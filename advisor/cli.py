@@ -1,4 +1,4 @@
-"""The `advisor` command line: recommend, ask, rules, schema, train, compare, predict, report."""
+"""The `advisor` command line: recommend, ask, rules, schema, train, compare, predict, generate, report."""
 
 from __future__ import annotations
 
@@ -530,6 +530,30 @@ def _run_modality(run_dir: Path) -> Optional[str]:
         return None
 
 
+@cli.command("generate")
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(file_okay=False))
+@click.option("-n", "n", type=COUNT, default=64, show_default=True, help="Images to generate.")
+@click.option("-o", "--output", metavar="SAMPLES.png", required=True, help="The PNG grid to write (atomically).")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="The same seed gives the same images.")
+@click.option("--trust", is_flag=True, help="Unpickle an unsigned run folder (as `advisor predict --trust`).")
+def generate_cmd(run_dir: str, n: int, output: str, seed: int, trust: bool) -> None:
+    """Sample new images from a generation run (`task: generation`) as one PNG grid."""
+    from advisor.running.generating import generate_grid
+    from zoo.trust import UntrustedModelError
+
+    try:
+        path = generate_grid(Path(run_dir), n, Path(output), seed=seed, trust=trust)
+    except UntrustedModelError as exc:
+        for line in exc.files:
+            _say(f"advisor: would unpickle {line}", err=True)
+        _fail(str(exc))
+    except (ValueError, FileNotFoundError, ImportError) as exc:
+        _fail(str(exc).strip().splitlines()[0])
+    except OSError as exc:
+        _fail(f"{exc.filename or output}: {exc.strerror or exc}; nothing written")
+    _say(f"{path}: {n:,} generated images (seed {seed})")
+
+
 def _scores_line(scores: dict[str, Any], target: Optional[str]) -> str:
     """One line of the scores `advisor predict` measured against the input's target column."""
     keys = ("accuracy", "macro_f1", "roc_auc", "mae", "rmse", "r2", "f1_anomaly")
@@ -675,6 +699,8 @@ HELP_EXAMPLES: dict[str, tuple[str, ...]] = {
     "predict": ("advisor predict runs/med examples/data/breast_cancer.csv -o predictions.csv",
                 "advisor predict runs/med examples/data/breast_cancer.csv --explain",
                 "advisor predict runs/demo examples/data/demo_images --json"),
+    "generate": ("advisor generate runs/fashion-mnist-generation -n 64 -o samples.png",
+                 "advisor generate runs/fashion-mnist-generation -n 16 -o more.png --seed 7"),
     "report": ("advisor report runs/med", "advisor report runs/med -o med.html"),
     "export": ("advisor export runs/med --format onnx -o med.onnx",),
     "models": ("advisor models", "advisor models '*text*'", "advisor models 'tabular_*' --json"),

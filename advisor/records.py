@@ -191,6 +191,47 @@ class ForecastScores(Record):
     pr_auc: Optional[float] = Field(default=None, description="Average precision of the positive class.")
 
 
+class GenerationScores(Record):
+    """One generator's (or baseline's) held-out scores in the frozen feature space (zoo.generative_metrics)."""
+
+    frechet_distance: Optional[float] = Field(default=None, description="Fréchet distance to the held-out real "
+                                              "images' features (lower is better; not Inception FID).")
+    precision: Optional[float] = Field(default=None, description="Share of samples inside the real k-NN manifold.")
+    recall: Optional[float] = Field(default=None, description="Share of real images inside the samples' manifold.")
+    diversity_ratio: Optional[float] = Field(default=None, description="Mean pairwise feature distance of the "
+                                             "samples over that of the real images (1: as varied).")
+    classes_covered: Optional[int] = Field(default=None, description="Classes a classifier finds among them.")
+
+
+class GeneratorScores(GenerationScores):
+    """The trained generator's scores, with its memorisation and mode-collapse checks."""
+
+    memorisation: dict[str, Any] = Field(default_factory=dict, description="share_too_close (of samples nearer "
+                                         "a training image than 95 % of held-out real ones), expected_share, "
+                                         "threshold, flagged.")
+    mode_collapse: dict[str, Any] = Field(default_factory=dict, description="diversity_ratio, classes_covered, "
+                                          "n_classes, flagged.")
+    exact_copies: int = Field(default=0, description="Samples that are byte-for-byte a training image.")
+
+
+class GenerationMetrics(Record):
+    """Generation runs: the generator beside its baselines, its checks, loss curves and a sample grid."""
+
+    feature_space: str = Field(description="The frozen network and image size the scores are measured in.")
+    n_samples: int = Field(description="Generated images scored.")
+    n_real: int = Field(description="Held-out real images they are scored against.")
+    model: GeneratorScores = Field(description="The trained generator.")
+    baselines: dict[str, GenerationScores] = Field(default_factory=dict, description="Real training images (the "
+                                                   "floor) and trivial generators, same counts.")
+    checks: dict[str, bool] = Field(default_factory=dict, description="mode_collapse, memorisation: flagged.")
+    loss_curves: dict[str, list[Optional[float]]] = Field(default_factory=dict, description="Per-epoch curves.")
+    epoch_seconds: list[float] = Field(default_factory=list, description="Wall seconds per epoch.")
+    epochs_run: int = Field(default=0, description="Epochs trained.")
+    stop_reason: Optional[str] = Field(default=None, description="completed | patience | time_budget")
+    samples_file: Optional[str] = Field(default=None, description="The sample grid PNG in the run folder.")
+    sample_grid_png: Optional[str] = Field(default=None, description="The same grid, base64 PNG (for the report).")
+
+
 class RunMetrics(Record):
     """metrics.json: what was trained, on what, how long it took, and the held-out scores of its task
     (zoo.metrics.evaluate); the task's metrics are present, the others absent."""
@@ -268,6 +309,9 @@ class RunMetrics(Record):
     flagged_share: Optional[float] = Field(default=None, description="Anomaly detection: share flagged.")
     anomaly_label: Label = Field(default=None, description="Anomaly detection: the label taken as anomalous.")
     f1_anomaly: Optional[float] = Field(default=None, description="Anomaly detection: F1 of the anomaly class.")
+    # generation
+    generation: Optional[GenerationMetrics] = Field(default=None, description="Generation: held-out scores, "
+                                                    "baselines, checks, loss curves, sample grid.")
 
 
 # ----------------------------------------------------------------------------- run.json

@@ -92,10 +92,12 @@ def test_every_example_names_a_serving_model_or_says_plainly_none(path):
 def test_examples_that_the_zoo_cannot_train_say_so_and_train_refuses_with_the_same_line(tmp_path):
     from conftest import run_advisor
 
-    result = run_advisor("train", str(EXAMPLES / "image_generation.yaml"), "--data", str(EXAMPLES / "data"),
+    data = tmp_path / "pairs.csv"
+    data.write_text("text,label\nhello,bonjour\nbye,au revoir\n", encoding="utf-8")
+    result = run_advisor("train", str(EXAMPLES / "machine_translation.yaml"), "--data", str(data),
                          "--out", str(tmp_path / "run"))
-    rec = recommend(str(EXAMPLES / "image_generation.yaml"))
-    assert rec.model is None and "no zoo model trains generation on image data" in rec.model_note
+    rec = recommend(str(EXAMPLES / "machine_translation.yaml"))
+    assert rec.model is None and "no zoo model trains generation on text data" in rec.model_note
     assert result.returncode == 2
     assert rec.model_note in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "run").exists()
@@ -157,6 +159,8 @@ def test_each_entry_builds_the_estimator_its_tasks_need(name):
         assert type(est).__name__ == info.class_name
         if task in ("classification", "regression", "anomaly_detection"):
             assert _kind(est) == task, (name, task, _kind(est))
+        elif task == "generation":             # a generator: new images from sample(n, seed)
+            assert callable(getattr(est, "sample", None))
         else:                                  # forecasting: a regressor over time with a horizon to predict
             assert _kind(est) == "regression" and hasattr(est, "forecast")
 

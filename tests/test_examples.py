@@ -26,6 +26,7 @@ EXPECTED = {
     "image_anomaly_detection": ("deep", "autoencoder"),
     "autonomous_driving_vision": ("deep", "cnn"),
     "image_generation": ("deep", "gan"),
+    "fashion_mnist_generation": ("deep", "gan"),            # GANs: the shipped demo images, trained from scratch
     "product_photos_hybrid": ("hybrid", "cnn_features_linear"),  # moderate data, CPU, explanations welcome
     "sentiment_reviews": ("deep", "transformer"),
     "fashion_mnist_demo": ("hybrid", "cnn_features_linear"),
@@ -49,6 +50,14 @@ def test_example_approach(stem):
         assert rec.architecture == architecture
     assert 3 <= len(rec.why) <= 6
     assert rec.model or rec.model_note.startswith("no zoo model trains")
+
+
+def test_image_generation_names_a_trainable_gan_with_its_risk():
+    for stem in ("image_generation", "fashion_mnist_generation"):
+        desc, measured = prepare(EXAMPLES / f"{stem}.yaml")
+        rec = recommend(desc, measured=measured)
+        assert rec.model == "image_gan" and rec.plan.strategy == "train_from_scratch"
+        assert "mode_collapse" in {r.id for r in rec.risks}
 
 
 def test_regulated_tabular_is_readable():

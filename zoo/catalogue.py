@@ -128,6 +128,7 @@ class Entry:
 _SUPERVISED = ("classification", "regression")
 _TABLES = ("tabular", "time_series")       # a time series with a target column is also a table of rows
 _C, _H, _D, _F = "zoo.classical", "zoo.hybrid", "zoo.deep", "zoo.forecasting"
+_G = "zoo.generative"
 
 
 def _e(name: str, family: str, architecture: str, modalities: Iterable[str], tasks: Iterable[str],
@@ -275,6 +276,12 @@ CATALOGUE: tuple[Entry, ...] = (
     _e("text_minilm_regressor", "deep", "transformer", ("text",), ("regression",), f"{_D}:TextMiniLMRegressor",
        "all-MiniLM-L6-v2 fine-tuned end to end with a one-output regression head (MSE on a standardised "
        "target).", pretrained=MINILM),
+    _e("image_gan", "deep", "gan", ("image",), ("generation",), f"{_G}:ImageGAN",
+       "DCGAN-style generative adversarial network trained from scratch on small images (28-32 px; grayscale or "
+       "RGB); samples new images, checked for mode collapse and memorisation."),
+    _e("image_vae", "deep", "vae", ("image",), ("generation",), f"{_G}:ImageVAE",
+       "Convolutional variational autoencoder trained from scratch on small images (28-32 px); samples new "
+       "images from its latent space (blurrier than a GAN's, less prone to mode collapse)."),
     _e("ts_gru", "deep", "rnn", ("time_series",), ("forecasting",), f"{_D}:TsGRU",
        "GRU over sliding windows of the series, recursive multi-step forecasts."),
 )

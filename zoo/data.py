@@ -140,6 +140,8 @@ def _labels(values: Any, task: str, source: str) -> np.ndarray:
     import pandas as pd
 
     series = pd.Series(values)
+    if task == "generation":                  # labels are optional side information (class coverage checks)
+        return series.to_numpy()
     if len(series) and series.isna().all():
         raise DataError(f"{source}: the target is empty (all {len(series):,} values are missing)")
     if series.isna().any():
@@ -248,8 +250,18 @@ def _class_files(root: Path, classes: Sequence[str], suffixes: Any, what: str) -
     return paths, labels
 
 
+def _flat_image_folder(root: Path) -> Dataset:
+    """A folder of images with no class sub-folders (generation needs no labels): its images, unlabelled."""
+    paths = [root / n for n in sorted(os.listdir(root)) if Path(n).suffix.lower() in IMAGE_SUFFIXES]
+    good, _, bad, why = _check_images(paths, [None] * len(paths), str(root))
+    notes = [f"skipped {len(bad)} unreadable image(s) ({why})"] if bad else []
+    return Dataset("image", good, None, str(root), skipped=bad, notes=notes)
+
+
 def _image_folder(root: Path, task: str) -> Dataset:
     classes, loops = _class_folders(root)
+    if not classes and task == "generation":
+        return _flat_image_folder(root)
     if not classes:
         raise DataError(f"{root}: expected one sub-folder per class (ImageFolder layout), found none"
                         + (f" (skipped {names_text(loops)}: a link back into the data folder)" if loops else ""))

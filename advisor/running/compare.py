@@ -458,6 +458,10 @@ def compare_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path,
     skipped = [{"family": f, **v} for f, v in skipped_at_start.items()]
     if not picks:
         raise CompareError("nothing to compare: " + "; ".join(f"{s['family']}: {s['reason']}" for s in skipped))
+    if task == "generation":
+        raise CompareError("generation: compare measures predictive families, and only deep models generate; "
+                           "train each generator with `advisor train --model image_gan` / `--model image_vae` "
+                           "and read their metrics.json side by side")
     if not desc.data.path:
         raise TrainError("data.path: missing; say where the data is (in the descriptor or with --data)")
     claim_out(out, "compare", echo)

@@ -130,6 +130,9 @@ def _load_run(run_dir: Path, trust: bool) -> tuple[dict[str, Any], Any]:
     meta = zoo.model_meta(run_dir) if (run_dir / "model.json").exists() else {}
     if not meta:
         raise FileNotFoundError(f"{run_dir}: not a run folder (no model.json); run `advisor train` first")
+    if meta.get("task") == "generation":
+        raise ValueError(f"{run_dir}: holds a generator ('{meta.get('model')}'), which predicts nothing; "
+                         f"`advisor generate {run_dir} -n 64 -o samples.png` draws new images")
     return meta, zoo.load_model(run_dir, trust=trust)
 
 

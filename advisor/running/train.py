@@ -177,10 +177,18 @@ def _train_run(desc: ProjectDescriptor, rec: Recommendation, *, out: Path, model
     info = check_model_serves(name, modality, task)
 
     data, train, test = _load_and_split(desc, task, modality, seed, echo, dataset)
+    budget = time_budget_minutes or desc.resources.time_budget_minutes
+    if task == "generation":
+        from advisor.running.generating import train_generation
+
+        if refit_full or distributed.active():
+            raise TrainError("generation trains in one process on the training split: drop "
+                             + ("--refit-full" if refit_full else "--launcher torchrun"))
+
+        return train_generation(desc, rec, out=out, name=name, info=info, train=train, test=test, device=device,
+                                budget_minutes=budget, seed=seed, quiet=quiet, echo=echo)
     checks = check_data(train, task, modality, seed=seed, echo=echo)      # tabular: the column table, drops, leaks
     scoring = _scoring(desc, train, echo)
-
-    budget = time_budget_minutes or desc.resources.time_budget_minutes
     with feature_memo():                        # features computed while selecting are reused by the final fit
         measure = select and not model_name and not distributed.active()      # torchrun: the rules' pick as is
         horizon = len(test) if task == "forecasting" else None      # backtests forecast as far as the test does

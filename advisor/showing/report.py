@@ -187,9 +187,24 @@ def _costs(rec: Optional[Recommendation], metrics: Optional[RunMetrics],
     return {"rows": rows, "summary": summary, "trained_model": metrics.model if metrics else None}
 
 
+def _generation_curves(gen: Any) -> dict[str, Any]:
+    """A generator's per-epoch curves: the losses on one chart, a GAN's discriminator outputs on another."""
+    losses = [(k, v) for k, v in gen.loss_curves.items() if "loss" in k]
+    probs = [(k, v) for k, v in gen.loss_curves.items() if "loss" not in k]
+    out = [charts.line_chart(losses, label="Loss per epoch")]
+    if probs:
+        out.append(charts.line_chart(probs, label="Discriminator's mean output per epoch", y_range=(0.0, 1.0)))
+    secs = gen.epoch_seconds
+    facts = [("epochs run", _num(gen.epochs_run)), ("stopped because", gen.stop_reason or "—"),
+             ("seconds per epoch", f"{sum(secs) / len(secs):.1f}" if secs else "—")]
+    return {"charts": [c for c in out if c], "facts": facts}
+
+
 def _curves(metrics: Optional[RunMetrics]) -> dict[str, Any]:
     if metrics is None:
         return {"note": "No training in this report: curves appear after `advisor train`."}
+    if metrics.generation is not None and metrics.generation.loss_curves:
+        return _generation_curves(metrics.generation)
     hist = metrics.history
     if hist is None or not hist.train_loss:
         return {"note": f"'{metrics.model}' is a {metrics.family} model "
@@ -221,6 +236,10 @@ _LABEL = {k: label for k, label, _ in _CARDS}
 
 def _cards(metrics: RunMetrics) -> list[tuple[str, str]]:
     """(label, value) of the task's metrics present: the headline metric first, the rest in _CARDS order."""
+    if metrics.generation is not None:
+        m = metrics.generation.model
+        return [("Fréchet distance (EfficientNet-Lite0)", _num(m.frechet_distance, 1)),
+                ("precision", _num(m.precision)), ("recall", _num(m.recall))]
     head = metrics.headline.metric if metrics.headline else None
     cards = [(label, _num(getattr(metrics, k), d)) for k, label, d in _CARDS
              if isinstance(getattr(metrics, k), (int, float))]
@@ -270,6 +289,38 @@ def _balance_notes(metrics: RunMetrics) -> list[str]:
     return notes
 
 
+def _check_line(flagged: bool, what: str, text: str) -> dict[str, Any]:
+    return {"flagged": flagged, "text": f"{what}: {'FLAGGED' if flagged else 'not flagged'} — {text}"}
+
+
+def _generation(metrics: RunMetrics) -> Optional[dict[str, Any]]:
+    """A generation run: the generator beside its baselines, the checks, and its sample grid."""
+    gen = metrics.generation
+    if gen is None:
+        return None
+    rows = [{"name": f"{metrics.model} (this model)", "model": True, "s": gen.model}]
+    rows += [{"name": name, "model": False, "s": b} for name, b in gen.baselines.items()]
+    table = [{"name": r["name"], "model": r["model"],
+              "cells": [_num(r["s"].frechet_distance, 1), _num(r["s"].precision), _num(r["s"].recall),
+                        _num(r["s"].diversity_ratio, 2), _num(r["s"].classes_covered)]} for r in rows]
+    mem, mc = gen.model.memorisation, gen.model.mode_collapse
+    checks = [
+        _check_line(bool(mc.get("flagged")), "mode collapse",
+                    f"sample diversity {_num(mc.get('diversity_ratio'), 2)} of the real images'"
+                    + (f", {mc['classes_covered']} of {mc['n_classes']} classes found among the samples by a "
+                       "classifier trained on the training features" if mc.get("classes_covered") is not None else "")),
+        _check_line(bool(mem.get("flagged")), "memorisation",
+                    f"{_num(mem.get('share_too_close'))} of the samples are nearer a training image than "
+                    f"{1 - (mem.get('expected_share') or 0):.0%} of held-out real images are (expected "
+                    f"{_num(mem.get('expected_share'), 2)} for a generator that does not copy); "
+                    f"{gen.model.exact_copies} exact copies of training images")]
+    png = gen.sample_grid_png
+    grid = Markup("data:image/png;base64,") + png if isinstance(png, str) and _B64.fullmatch(png) else None
+    return {"rows": table, "checks": checks, "grid": grid, "space": gen.feature_space,
+            "counts": f"{gen.n_samples:,} generated images vs {gen.n_real:,} held-out real images",
+            "beaten": metrics.headline.beats_baseline if metrics.headline else None}
+
+
 def _metrics(metrics: Optional[RunMetrics], explain: Explanation) -> Optional[dict[str, Any]]:
     if metrics is None:
         return None
@@ -277,7 +328,8 @@ def _metrics(metrics: Optional[RunMetrics], explain: Explanation) -> Optional[di
     cards.append(("held-out items", _num(metrics.n_test)))
     out: dict[str, Any] = {"cards": cards, "task": str(metrics.task), "per_class": [], "averages": [],
                            "baselines": _baselines(metrics), "notes": _balance_notes(metrics),
-                           "warning": metrics.balance.warning if metrics.balance else None}
+                           "warning": metrics.balance.warning if metrics.balance else None,
+                           "generation": _generation(metrics)}
     labels = metrics.labels or []
     per = metrics.per_class or {}
     keys = [(str(x), "per_class") for x in labels] + [(k, "averages") for k in ("macro avg", "weighted avg")]
@@ -644,7 +696,9 @@ def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> di
     if cmp is not None and run is None:
         run = RunInfo(versions=cmp.versions, finished=cmp.finished)
     is_run = (metrics is not None or data.source is not None) and not comparison
-    missing = [f"{name} — {what}" for key, name, what in PIECES if getattr(data, key) is None] if is_run else []
+    unexplained = metrics is not None and metrics.task == "generation"     # a generator has no explain.json
+    missing = [f"{name} — {what}" for key, name, what in PIECES if getattr(data, key) is None
+               and not (key == "explain" and unexplained)] if is_run else []
     name = (rec.name if rec else None) or (desc.name if desc else None) or Path(str(data.source or "run")).name
     headline: list[tuple[str, str]] = []
     if rec:
@@ -680,7 +734,9 @@ def build_context(result: Union[str, Path, RunRecords, Mapping[str, Any]]) -> di
         "checks": _checks(data.checks),
         "export": _export(data.export),
         "curves": _curves(metrics), "metrics": _metrics(metrics, explain), "selection": _selection(metrics),
-        "interp": _interpretability(explain, data.explain is not None) if is_run else None,
+        "interp": ({"note": "A generator explains no predictions: judge it by its samples, the memorisation and "
+                            "mode-collapse checks above.", "panels": [], "errors": []} if unexplained else
+                   _interpretability(explain, data.explain is not None) if is_run else None),
         "gallery": _gallery(explain), "env": _environment(metrics, run, rec, data.explain),
         "gallery_title": {"classification": "Misclassified examples", "regression": "Largest errors"}.get(
             str(task) if task else "", ""),

@@ -17,6 +17,8 @@ SHOWN = ("accuracy", "balanced_accuracy", "macro_f1", "f1", "recall", "roc_auc",
 def run_summary(metrics: dict[str, Any]) -> list[str]:
     """What `advisor train` prints after a run (metrics.json as a dict): the headline metric first, the other
     held-out numbers, the baselines beside it, and a line when the model does not beat its best baseline."""
+    if metrics.get("generation"):
+        return generation_summary(metrics)
     head = metrics.get("headline") or {}
     key = head.get("metric")
     pos = f" of '{metrics['positive_class']}'" if metrics.get("positive_class") is not None else ""
@@ -36,6 +38,37 @@ def run_summary(metrics: dict[str, Any]) -> list[str]:
     if head.get("beats_baseline") is False:
         lines.append(f"warning: {metrics['model']} does not beat the {head['baseline'].replace('_', ' ')} baseline "
                      f"on {key} ({head['value']:.3f} vs {head['baseline_value']:.3f})")
+    return lines
+
+
+def _gen_scores(s: dict[str, Any]) -> str:
+    return (f"Fréchet distance {s['frechet_distance']:.1f}, precision {s['precision']:.2f}, "
+            f"recall {s['recall']:.2f}")
+
+
+def generation_summary(metrics: dict[str, Any]) -> list[str]:
+    """What `advisor train` prints after a generation run: the generator's scores, each baseline's, the checks."""
+    gen = metrics["generation"]
+    model, mem, mc = gen["model"], gen["model"]["memorisation"], gen["model"]["mode_collapse"]
+    lines = [f"{metrics['model']}: {_gen_scores(model)} ({gen['n_samples']:,} samples vs {gen['n_real']:,} held-out "
+             f"images; {gen['feature_space'].split(';')[0]}); trained in {metrics['train_seconds']:.1f} s on "
+             f"{metrics['device']}"]
+    secs = gen.get("epoch_seconds") or []
+    if secs:
+        lines.append(f"  {len(secs)} epochs ({gen.get('stop_reason') or 'completed'}), "
+                     f"{sum(secs) / len(secs):.1f} s per epoch")
+    lines += [f"  baseline {name}: {_gen_scores(s)}" for name, s in gen["baselines"].items()]
+    classes = f", classes covered {mc['classes_covered']}/{mc['n_classes']}" if mc.get("classes_covered") is not None \
+        else ""
+    lines.append(f"mode collapse: {'FLAGGED' if mc['flagged'] else 'not flagged'} (diversity {mc['diversity_ratio']:.2f}"
+                 f" of real{classes})")
+    lines.append(f"memorisation: {'FLAGGED' if mem['flagged'] else 'not flagged'} ({mem['share_too_close']:.1%} of "
+                 f"samples closer to a training image than {1 - mem['expected_share']:.0%} of held-out images are; "
+                 f"{model.get('exact_copies', 0)} exact copies)")
+    head = metrics.get("headline") or {}
+    if head.get("beats_baseline") is False:
+        lines.append(f"warning: {metrics['model']} is not closer to the real images than the {head['baseline']} "
+                     "baseline")
     return lines
 
 
