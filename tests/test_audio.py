@@ -158,3 +158,37 @@ def test_train_and_predict_end_to_end(tmp_path):
     assert "noise.wav\tnot predicted: cannot be decoded" in out.stdout
     assert len([line for line in out.stdout.splitlines() if line.endswith(")")]) == 2
     assert run_advisor("report", str(run)).returncode == 0 and (run / "report.html").is_file()
+
+
+def test_specaugment_masks_bands_and_keeps_the_shape():
+    torch = pytest.importorskip("torch")
+    from zoo.deep import SpecAugment
+
+    x = torch.ones(3, 64, 100)
+    torch.manual_seed(0)
+    out = SpecAugment(freq_masks=2, time_masks=2, width=0.2, shift=0.0)(x)
+    assert out.shape == x.shape and (out == 0).any() and (out == 1).any() and (x == 1).all()
+    zero_rows = (out == 0).all(dim=2).all(dim=0)             # whole frequency bands masked
+    zero_cols = (out == 0).all(dim=1).all(dim=0)             # whole time steps masked
+    assert zero_rows.any() or zero_cols.any()
+    assert torch.equal(SpecAugment(0, 0, 0.2, shift=0.0)(x), x)
+    ramp = torch.arange(100.0).expand(3, 64, 100)
+    torch.manual_seed(1)
+    shifted = SpecAugment(0, 0, 0.2, shift=0.1)(ramp)
+    assert sorted(shifted[0, 0].tolist()) == list(range(100))  # a circular shift: nothing lost
+
+
+@pytest.mark.parametrize("name, params", [
+    ("audio_mfcc_gru", {"epochs": 25, "patience": None}),
+    ("audio_effnet_lite0_finetune", {"epochs": 8, "image_size": 96, "batch_size": 4, "freeze_epochs": 2, "lr": 1e-2})])
+def test_deep_audio_models_learn_tones(tone_folder, name, params):
+    """The GRU over MFCC frames and the CNN fine-tuned on log-mels (SpecAugment on) separate low from high tones
+    of speakers they did not train on."""
+    pytest.importorskip("torch")
+    ds = zoo.load_dataset(tone_folder, "audio")
+    train = ds.subset(np.flatnonzero(ds.groups != "spk2"))
+    test = ds.subset(np.flatnonzero(ds.groups == "spk2"))
+    model = zoo.create_model(name, verbose=False, val_fraction=0.0, **params).fit(train.X, train.y)
+    proba = model.predict_proba(test.X)
+    assert proba.shape == (len(test), 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert float((model.predict(test.X) == test.y).mean()) == 1.0

@@ -107,6 +107,7 @@ def test_advisor_fit_logs_to_mlflow_too(tmp_path, monkeypatch):
 
     uri = f"sqlite:///{tmp_path / 'store.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)                     # MLflow puts the artifacts under ./mlruns
     frame = pd.read_csv(ROOT / "examples/data/breast_cancer.csv")
     run = advisor.fit(frame, target="target", model="tabular_linear", out=tmp_path / "run")
     assert run.mlflow_run_id

@@ -282,6 +282,13 @@ CATALOGUE: tuple[Entry, ...] = (
     _e("image_vae", "deep", "vae", ("image",), ("generation",), f"{_G}:ImageVAE",
        "Convolutional variational autoencoder trained from scratch on small images (28-32 px); samples new "
        "images from its latent space (blurrier than a GAN's, less prone to mode collapse)."),
+    _e("audio_effnet_lite0_finetune", "deep", "cnn", ("audio",), ("classification",),
+       f"{_D}:AudioEffnetLite0Finetune",
+       "EfficientNet-Lite0 (ImageNet) fine-tuned on log-mel spectrograms with SpecAugment (time shift, frequency "
+       "and time masking), head-first unfreezing, label smoothing.", pretrained=EFFNET),
+    _e("audio_mfcc_gru", "deep", "rnn", ("audio",), ("classification",), f"{_D}:AudioMfccGRU",
+       "Bidirectional GRU over MFCC frames (standardised per coefficient), mean+max pooled over time, linear "
+       "layer; trained from scratch."),
     _e("ts_gru", "deep", "rnn", ("time_series",), ("forecasting",), f"{_D}:TsGRU",
        "GRU over sliding windows of the series, recursive multi-step forecasts."),
 )

@@ -32,6 +32,8 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from zoo._compat import ensure_torchvision_ops
+from zoo.audio import DURATION, SAMPLE_RATE, as_clip_list, read_clip
+from zoo.audio_features import log_mel_image
 from zoo.classical import _as_texts, _preprocessor, _TabularMixin, anomaly_auc, outlier_labels
 from zoo.forecasting import has_trend, season_length, series_input
 from zoo.images import as_image_list, to_rgb_array
@@ -43,6 +45,8 @@ from zoo.weights import (EFFNET, MINILM, WeightsNotFoundError, create_timm_backb
 ensure_torchvision_ops()  # before anything imports timm / transformers (torchvision may lack its compiled ops)
 
 __all__ = [
+    "AudioEffnetLite0Finetune",
+    "AudioMfccGRU",
     "ImageConvAutoencoder",
     "ImageEffnetLite0Finetune",
     "ImageEffnetLite0Regressor",
@@ -1000,3 +1004,171 @@ class TsGRU(RegressorMixin, _TorchEstimator):
         y_true = np.asarray(y, dtype=np.float64).ravel()
         y_pred = self.predict(len(y_true) if X is None else X)
         return float(r2_score(y_true, y_pred, sample_weight=sample_weight))
+
+# ----------------------------------------------------------------------------- audio
+# AudioEffnetLite0Finetune: each clip becomes its log-mel image (zoo.audio_features.log_mel_image, the hybrid's
+# input) and EfficientNet-Lite0 is fine-tuned on those images as ImageEffnetLite0Finetune is, with the image
+# augmentations replaced by the spectrogram ones: a random time shift, then frequency and time masking
+# (SpecAugment, Park et al. 2019). Spectrograms are squashed to the square input, never cropped (a crop would cut
+# the start or the end of the word). AudioMfccGRU: the framework's recurrent route, a bidirectional GRU over the
+# clip's MFCC frames (standardised per coefficient on the training clips), mean- and max-pooled over time.
+
+class SpecAugment:
+    """On a normalised (C, F, T) spectrogram tensor: a circular time shift of up to ``shift`` of the width, then
+    ``freq_masks`` bands of up to ``width`` of the height and ``time_masks`` of up to ``width`` of the width set
+    to 0 (the normalised mean). Draws from torch's generator, which the training loop seeds."""
+
+    def __init__(self, freq_masks: int = 2, time_masks: int = 2, width: float = 0.15, shift: float = 0.1) -> None:
+        self.freq_masks, self.time_masks, self.width, self.shift = freq_masks, time_masks, width, shift
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.clone()
+        _, f, t = x.shape
+        roll = int(torch.randint(-int(self.shift * t), int(self.shift * t) + 1, ()).item()) if self.shift else 0
+        x = torch.roll(x, shifts=roll, dims=2)
+        for axis, count, size in ((1, self.freq_masks, f), (2, self.time_masks, t)):
+            for _ in range(count):
+                w = int(torch.randint(0, max(1, int(self.width * size)) + 1, ()).item())
+                start = int(torch.randint(0, max(1, size - w) + 1, ()).item())
+                if axis == 1:
+                    x[:, start:start + w, :] = 0.0
+                else:
+                    x[:, :, start:start + w] = 0.0
+        return x
+
+
+class _Then:
+    """``second(first(img))``: the eval transform, then SpecAugment."""
+
+    def __init__(self, first: Any, second: Any) -> None:
+        self.first, self.second = first, second
+
+    def __call__(self, img: Any) -> torch.Tensor:
+        return self.second(self.first(img))
+
+
+class AudioEffnetLite0Finetune(ImageEffnetLite0Finetune):
+    """EfficientNet-Lite0 (ImageNet weights) fine-tuned on log-mel spectrograms with SpecAugment: the deep audio
+    classifier. Parameters as ``ImageEffnetLite0Finetune``, plus the spectrogram's (``sample_rate``,
+    ``duration``, ``n_mels``) and SpecAugment's (``freq_masks``, ``time_masks``, ``mask_width``)."""
+
+    def __init__(self, *, backbone: str = EFFNET, image_size: int = 128, epochs: int = 8, batch_size: int = 32,
+                 lr: float = 1e-3, backbone_lr_scale: float = 0.3, weight_decay: float = 0.01, freeze_epochs: int = 1,
+                 label_smoothing: float = 0.1, drop_rate: float = 0.2, augment: bool = True,
+                 patience: int | None = 3, weights_path: str | None = None, device: str | None = None,
+                 time_budget_s: float | None = None, random_state: int | None = 0, verbose: bool = True,
+                 val_fraction: float = 0.15, sample_rate: int = SAMPLE_RATE, duration: float = DURATION,
+                 n_mels: int = 128, freq_masks: int = 2, time_masks: int = 2, mask_width: float = 0.15) -> None:
+        super().__init__(backbone=backbone, image_size=image_size, epochs=epochs, batch_size=batch_size, lr=lr,
+                         backbone_lr_scale=backbone_lr_scale, weight_decay=weight_decay,
+                         freeze_epochs=freeze_epochs, label_smoothing=label_smoothing, drop_rate=drop_rate,
+                         augment=augment, patience=patience, weights_path=weights_path, device=device,
+                         time_budget_s=time_budget_s, random_state=random_state, verbose=verbose,
+                         val_fraction=val_fraction)
+        self.sample_rate = sample_rate
+        self.duration = duration
+        self.n_mels = n_mels
+        self.freq_masks = freq_masks
+        self.time_masks = time_masks
+        self.mask_width = mask_width
+
+    def _images(self, X: Any) -> list[np.ndarray]:
+        sr = int(self.sample_rate)
+        return [log_mel_image(read_clip(c, sample_rate=sr, duration=float(self.duration)), sr, int(self.n_mels))
+                for c in as_clip_list(X)]
+
+    def _transform(self, training: bool) -> Any:
+        squash = timm_transform(self.data_config_, resize_mode="squash")
+        if training and self.augment:
+            return _Then(squash, SpecAugment(int(self.freq_masks), int(self.time_masks), float(self.mask_width)))
+        return squash
+
+    def fit(self, X: Any, y: Any) -> AudioEffnetLite0Finetune:
+        """Fit on clips (paths, or (samples,) float arrays at ``sample_rate``) and labels ``y``."""
+        return super().fit(self._images(X), y)  # type: ignore[return-value]
+
+    def _logits(self, X: Any) -> np.ndarray:
+        return self._raw(self._images(X))
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = False
+        return tags
+
+
+def mfcc_frames(clip: np.ndarray, sample_rate: int = SAMPLE_RATE, n_mfcc: int = 40) -> np.ndarray:
+    """(frames, n_mfcc) MFCCs of a clip (25 ms windows every 10 ms)."""
+    import librosa
+
+    m = librosa.feature.mfcc(y=clip, sr=sample_rate, n_mfcc=n_mfcc, n_fft=400, hop_length=160)
+    return m.T.astype(np.float32)
+
+
+class _GRUClassifier(nn.Module):
+    def __init__(self, n_in: int, hidden: int, layers: int, dropout: float, n_out: int) -> None:
+        super().__init__()
+        self.gru = nn.GRU(n_in, hidden, num_layers=layers, batch_first=True, bidirectional=True,
+                          dropout=dropout if layers > 1 else 0.0)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(4 * hidden, n_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.gru(x)                                    # (batch, frames, 2 * hidden)
+        pooled = torch.cat([h.mean(dim=1), h.amax(dim=1)], dim=1)
+        return self.out(self.drop(pooled))
+
+
+class AudioMfccGRU(_ClassifierMixin, ClassifierMixin, _TorchEstimator):
+    """Bidirectional GRU over MFCC frames, mean+max pooled over time; AdamW, early stopping on a validation
+    split of the training clips."""
+
+    def __init__(self, *, n_mfcc: int = 40, hidden_size: int = 64, num_layers: int = 1, dropout: float = 0.2,
+                 epochs: int = 40, batch_size: int = 32, lr: float = 3e-3, weight_decay: float = 1e-4,
+                 patience: int | None = 8, sample_rate: int = SAMPLE_RATE, duration: float = DURATION,
+                 device: str | None = None, time_budget_s: float | None = None, random_state: int | None = 0,
+                 verbose: bool = True, val_fraction: float = 0.15) -> None:
+        self.n_mfcc = n_mfcc
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.sample_rate = sample_rate
+        self.duration = duration
+        self.device = device
+        self.time_budget_s = time_budget_s
+        self.random_state = random_state
+        self.verbose = verbose
+        self.val_fraction = val_fraction
+
+    def _frames(self, X: Any) -> np.ndarray:
+        sr = int(self.sample_rate)
+        return np.stack([mfcc_frames(read_clip(c, sample_rate=sr, duration=float(self.duration)), sr,
+                                     int(self.n_mfcc)) for c in as_clip_list(X)])
+
+    def fit(self, X: Any, y: Any) -> AudioMfccGRU:
+        """Fit on clips (paths, or (samples,) float arrays at ``sample_rate``) and labels ``y``."""
+        t0 = time.perf_counter()
+        codes = self._encode(y)
+        frames = self._frames(X)
+        if len(frames) != len(codes):
+            raise ValueError(f"{len(frames)} clips but {len(codes)} labels")
+        self.mfcc_mean_ = frames.mean(axis=(0, 1))
+        self.mfcc_scale_ = frames.std(axis=(0, 1)) + 1e-6
+        feats = ((frames - self.mfcc_mean_) / self.mfcc_scale_).astype(np.float32)
+        tr, va = _val_split(len(feats), codes, self.val_fraction, self.random_state)
+        seed_everything(self.random_state)
+        net = _GRUClassifier(feats.shape[2], int(self.hidden_size), int(self.num_layers), float(self.dropout),
+                             len(self.classes_))
+        val = _tensor_ds(feats[va], codes[va]) if va is not None else None
+        self.model_ = self._train(net, _tensor_ds(feats[tr], codes[tr]), val, t0, loss_fn=nn.CrossEntropyLoss(),
+                                  metric_fn=_accuracy, weight_decay=self.weight_decay)
+        return self
+
+    def _logits(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        feats = ((self._frames(X) - self.mfcc_mean_) / self.mfcc_scale_).astype(np.float32)
+        return self._outputs(self.model_, _tensor_ds(feats))
