@@ -69,25 +69,28 @@ def draw_object(frame: np.ndarray, obj: dict, cx: float, cy: float, theta: float
     return np.where(mask[..., None], colour, frame)
 
 
-def random_object(rng: np.random.Generator) -> dict:
-    return {"shape": SHAPES[rng.integers(len(SHAPES))], "half_width": rng.uniform(6, 11),
-            "half_height": rng.uniform(4, 8), "texture": ("stripes", "checks")[rng.integers(2)],
-            "texture_angle": rng.uniform(0, np.pi), "period": rng.uniform(2.5, 5.0),
+def random_object(rng: np.random.Generator, scale: float = 1.0) -> dict:
+    """An object's shape, size, texture and colours (sizes for 64 px frames, times `scale`)."""
+    return {"shape": SHAPES[rng.integers(len(SHAPES))], "half_width": rng.uniform(6, 11) * scale,
+            "half_height": rng.uniform(4, 8) * scale, "texture": ("stripes", "checks")[rng.integers(2)],
+            "texture_angle": rng.uniform(0, np.pi), "period": rng.uniform(2.5, 5.0) * scale,
             "colours": rng.uniform(0, 255, size=(2, 3))}
 
 
 def make_clip(label: str, rng: np.random.Generator, *, frames: int = 16, size: int = 64) -> np.ndarray:
-    """One clip of class `label` as (frames, size, size, 3) uint8."""
-    bg, obj = background(size, rng), random_object(rng)
-    margin, travel = 12.0, (frames - 1)
-    speed = rng.uniform(1.0, 2.5) if label in ("left", "right") else 0.0
+    """One clip of class `label` as (frames, size, size, 3) uint8 (distances and speeds are set for 64 px and 16
+    frames and scaled to `size` and `frames`)."""
+    scale = size / 64
+    bg, obj = background(size, rng), random_object(rng, scale)
+    margin, travel = 12.0 * scale, (frames - 1)
+    speed = rng.uniform(1.0, 2.5) * scale * 15 / travel if label in ("left", "right") else 0.0
     span = speed * travel
     x0 = rng.uniform(margin, size - margin - span) if span else rng.uniform(margin, size - margin)
     if label == "left":
         x0, speed = x0 + span, -speed
-    y0, drift = rng.uniform(margin + 4, size - margin - 4), rng.uniform(-0.25, 0.25)
+    y0, drift = rng.uniform(margin + 4 * scale, size - margin - 4 * scale), rng.uniform(-0.25, 0.25) * scale
     theta0 = rng.uniform(0, 2 * np.pi)
-    spin = np.deg2rad(rng.uniform(6, 15)) * rng.choice((-1, 1)) if label == "rotating" else 0.0
+    spin = np.deg2rad(rng.uniform(6, 15)) * rng.choice((-1, 1)) * 15 / travel if label == "rotating" else 0.0
     out = np.empty((frames, size, size, 3), dtype=np.uint8)
     for t in range(frames):
         frame = draw_object(bg, obj, x0 + speed * t, y0 + drift * t, theta0 + spin * t)
