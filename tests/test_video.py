@@ -120,6 +120,26 @@ def test_hybrid_fits_and_predicts_on_a_few_clips(clips):
     assert (model.predict(ds.X) == ds.y).mean() > 0.5                 # fits its own training clips
 
 
+def test_deep_segment_model_fits_predicts_and_pickles(clips):
+    pytest.importorskip("torch")
+    from zoo._compat import ensure_torchvision_ops
+
+    ensure_torchvision_ops()
+    pytest.importorskip("timm")
+    import joblib
+
+    ds = zoo.load_dataset(clips, "video")
+    model = zoo.create_model("video_effnet_lite0_finetune", frame_size=32, image_size=64, n_segments=2, epochs=1,
+                             batch_size=4, verbose=False, device="cpu").fit(ds.X, ds.y)
+    proba = model.predict_proba(ds.X)
+    assert list(model.classes_) == ds.classes and proba.shape == (12, 4) and np.allclose(proba.sum(axis=1), 1.0)
+    assert model.history_.epochs_run == 1 and set(model.predict(ds.X[:3])) <= set(ds.classes)
+    joblib.dump(model, clips.parent / "deep.joblib")
+    assert np.allclose(joblib.load(clips.parent / "deep.joblib").predict_proba(ds.X), proba, atol=1e-5)
+    with pytest.raises(ValueError, match="n_frames >= 3"):
+        zoo.create_model("video_effnet_lite0_finetune", n_frames=2).fit(ds.X, ds.y)
+
+
 def test_motion_features_carry_the_label_single_frames_do_not():
     """On the shipped clips, the forest on motion features beats chance by far and beats the same forest on the
     features of one frame, which sits near chance (no single frame tells how the object moves)."""
@@ -147,6 +167,14 @@ def test_train_and_predict_end_to_end(tmp_path):
     assert metrics["n_test"] == 32 and metrics["accuracy"] >= 0.25 + 0.5, metrics["accuracy"]
     explained = json.loads((run / "explain.json").read_text(encoding="utf-8"))
     assert {f["name"] for f in explained["importance"]["features"]} <= set(motion_feature_names())
+    for item in explained["misclassified"]["items"]:                  # each shown as a strip of its 8 frames
+        import base64
+        import io
+
+        from PIL import Image
+
+        strip = Image.open(io.BytesIO(base64.b64decode(item["png"])))
+        assert strip.width == 8 * strip.height
 
     folder = tmp_path / "clips"
     folder.mkdir()

@@ -26,7 +26,8 @@ CLASSICAL = [
 ]
 PLANNED = {
     "deep": ["tabular_mlp", "tabular_autoencoder", "image_effnet_lite0_finetune", "image_effnet_lite0_regressor",
-             "image_conv_autoencoder", "text_minilm_finetune", "text_minilm_regressor", "ts_gru"],
+             "image_conv_autoencoder", "text_minilm_finetune", "text_minilm_regressor", "ts_gru",
+             "video_effnet_lite0_finetune"],
     "hybrid": ["audio_effnet_lite0_features_linear", "image_effnet_lite0_features_linear", "image_effnet_lite0_features_ridge",
                "image_effnet_lite0_features_iforest", "text_minilm_features_linear", "text_minilm_features_ridge",
                "video_effnet_lite0_features_linear"],

@@ -285,6 +285,11 @@ CATALOGUE: tuple[Entry, ...] = (
     _e("text_minilm_regressor", "deep", "transformer", ("text",), ("regression",), f"{_D}:TextMiniLMRegressor",
        "all-MiniLM-L6-v2 fine-tuned end to end with a one-output regression head (MSE on a standardised "
        "target).", pretrained=MINILM),
+    _e("video_effnet_lite0_finetune", "deep", "cnn", ("video",), ("classification",),
+       f"{_D}:VideoEffnetLite0Finetune",
+       "EfficientNet-Lite0 (ImageNet) fine-tuned over sampled frames, segment-based as in TSN: 3 snippets per "
+       "clip (consecutive frames stacked as channels, so each carries motion), logits averaged over them.",
+       pretrained=EFFNET),
     _e("ts_gru", "deep", "rnn", ("time_series",), ("forecasting",), f"{_D}:TsGRU",
        "GRU over sliding windows of the series, recursive multi-step forecasts."),
 )

@@ -49,7 +49,8 @@ def _resized(frames: np.ndarray, size: int) -> np.ndarray:
 
 
 def _decode(path: str, k: int, size: int) -> np.ndarray:
-    """`k` frames of the clip at `path`, sampled by ``sample_indices`` over every decoded frame."""
+    """`k` frames of the clip at `path`, sampled by ``sample_indices`` over the header's frame count (only those
+    are converted to RGB), else over every decoded frame."""
     import av
 
     with av.open(path) as container:
