@@ -434,7 +434,7 @@ class SaliencyPiece(Piece):
 class MisclassifiedPiece(Piece):
     total: int = Field(default=0, description="Held-out items misclassified.")
     n_items: int = Field(default=0, description="Held-out items examined.")
-    kind: Optional[str] = Field(default=None, description="image | text | tabular | time_series")
+    kind: Optional[str] = Field(default=None, description="image | text | tabular | time_series | video")
     order: str = ""
     columns: list[str] = Field(default_factory=list, description="Columns shown for table rows.")
     items: list[Example] = Field(default_factory=list)

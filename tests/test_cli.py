@@ -97,7 +97,7 @@ def test_ask_into_missing_folder(tmp_path):
 def test_recommend_does_not_import_heavy_libraries():
     code = ("import sys; from advisor.cli import cli\n"
             "try:\n    cli(['recommend', sys.argv[1]], standalone_mode=False)\nexcept SystemExit: pass\n"
-            "heavy = [m for m in ('torch', 'timm', 'transformers', 'sklearn', 'zoo.classical', 'mlflow', 'librosa', 'soundfile', 'shap') if m in sys.modules]\n"
+            "heavy = [m for m in ('torch', 'timm', 'transformers', 'sklearn', 'zoo.classical', 'mlflow', 'librosa', 'soundfile', 'shap', 'av') if m in sys.modules]\n"
             "print('HEAVY', heavy)")
     import subprocess
     import sys

@@ -31,6 +31,7 @@ EXPECTED = {
     "sentiment_reviews": ("deep", "transformer"),
     "fashion_mnist_demo": ("hybrid", "cnn_features_linear"),
     "speech_commands": ("hybrid", "audio_features_linear"),   # 240 clips, CPU: spectrograms into a frozen CNN
+    "motion_clips": ("classical", "random_forest"),   # 160 clips, CPU, explanations welcome: named motion features
     "novel_authorship": ("hybrid", "transformer_features_linear"),  # 2,400 paragraphs, CPU, 2 days
     "weather_forecasting": ("classical", "gradient_boosting"),      # a single series: lag features + boosting  # the embedded demo: 3,000 images, CPU, 2 days
 }

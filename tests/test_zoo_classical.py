@@ -22,13 +22,15 @@ CLASSICAL = [
     "image_handcrafted_iforest", "image_handcrafted_logistic", "tabular_decision_tree", "tabular_extra_trees",
     "tabular_gradient_boosting", "tabular_isolation_forest", "tabular_linear", "tabular_random_forest",
     "tabular_svm", "text_tfidf_char_linear", "text_tfidf_char_ridge", "text_tfidf_linear", "text_tfidf_ridge",
-    "ts_lag_gradient_boosting",
+    "ts_lag_gradient_boosting", "video_motion_forest",
 ]
 PLANNED = {
     "deep": ["tabular_mlp", "tabular_autoencoder", "image_effnet_lite0_finetune", "image_effnet_lite0_regressor",
-             "image_conv_autoencoder", "text_minilm_finetune", "text_minilm_regressor", "ts_gru"],
+             "image_conv_autoencoder", "text_minilm_finetune", "text_minilm_regressor", "ts_gru",
+             "video_effnet_lite0_finetune"],
     "hybrid": ["audio_effnet_lite0_features_linear", "image_effnet_lite0_features_linear", "image_effnet_lite0_features_ridge",
-               "image_effnet_lite0_features_iforest", "text_minilm_features_linear", "text_minilm_features_ridge"],
+               "image_effnet_lite0_features_iforest", "text_minilm_features_linear", "text_minilm_features_ridge",
+               "video_effnet_lite0_features_linear"],
 }
 
 
@@ -132,6 +134,13 @@ def _tiny_data(name: str) -> tuple[Any, Any, dict[str, Any]]:
         clips = np.stack([np.sin(2 * np.pi * (300 if k % 2 else 3000) * t) + 0.1 * rng.normal(size=t.size)
                           for k in range(12)])
         return clips, [0, 1] * 6, {"duration": 0.1, "n_estimators": 10, "max_iter": 10, "n_jobs": 1}
+    if name.startswith("video"):                 # 12 clips of 4 frames, 16 px: a bright square moving left or right
+        clips = np.zeros((12, 4, 16, 16, 3), dtype=np.uint8)
+        for k in range(12):
+            for t in range(4):
+                x = 2 + 3 * t if k % 2 else 11 - 3 * t
+                clips[k, t, 6:10, x:x + 3] = 200 + rng.integers(0, 50)
+        return clips, [0, 1] * 6, {"n_frames": 4, "frame_size": 16, "n_estimators": 10, "n_jobs": 1}
     if name.startswith("image"):
         imgs = rng.integers(0, 255, size=(12, 40, 40, 3), dtype=np.uint8)
         return imgs, [0, 1] * 6, {"image_size": 32, "n_estimators": 10, "n_jobs": 1}
@@ -155,6 +164,7 @@ CHANGES: dict[str, dict[str, Any]] = {
     "audio_features_boosting": {"head": "logistic", "C": 1e-4},   # 12 clips: too few for a boosting split
     "audio_features_forest": {"n_estimators": 2},
     "audio_features_logistic": {"C": 1e-4},
+    "video_motion_forest": {"n_estimators": 2},
     "image_handcrafted_logistic": {"C": 1e-4},
     "tabular_extra_trees": {"min_samples_leaf": 25},
     "tabular_svm": {"C": 1e-3},

@@ -1,4 +1,4 @@
-"""Deep family of the zoo: the shared training loop and the six deep estimators, on CPU with tiny real data."""
+"""Deep family of the zoo: the shared training loop and the deep estimators, on CPU with tiny real data."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from zoo._compat import ensure_torchvision_ops  # noqa: E402
 from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch  # noqa: E402
 
 DEEP = ["tabular_mlp", "tabular_autoencoder", "image_effnet_lite0_finetune", "image_conv_autoencoder",
-        "text_minilm_finetune", "ts_gru"]
+        "text_minilm_finetune", "ts_gru", "video_effnet_lite0_finetune"]
 QUIET = dict(verbose=False, device="cpu")
 
 

@@ -29,6 +29,7 @@ _HELPERS: dict[str, str] = {
     "split_dataset": "zoo.data",
     "image_problem": "zoo.data",
     "audio_problem": "zoo.audio",
+    "video_problem": "zoo.video",
     "evaluate": "zoo.metrics",
     "save_model": "zoo.persist",
     "load_model": "zoo.persist",

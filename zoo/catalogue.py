@@ -231,6 +231,11 @@ CATALOGUE: tuple[Entry, ...] = (
        f"{_C}:AudioFeaturesClassifier",
        "Named audio summary features (MFCC, spectral shape, zero-crossing rate, RMS) + standardised logistic "
        "regression.", defaults={"head": "logistic"}, search=_HEAD_C),
+    _e("video_motion_forest", "classical", "random_forest", ("video",), ("classification",),
+       f"{_C}:VideoMotionForest",
+       "Named video features (per-frame colour/texture statistics; motion energy, moving area and signed "
+       "horizontal/vertical shifts from frame differences by phase correlation and centroid tracking; pooled "
+       "over 8 sampled frames) + random forest."),
     # ------------------------------------------------------------------ hybrid
     _e("image_effnet_lite0_features_linear", "hybrid", "cnn_features_linear", ("image",), ("classification",),
        f"{_H}:ImageCnnFeaturesClassifier",
@@ -256,6 +261,11 @@ CATALOGUE: tuple[Entry, ...] = (
        f"{_H}:AudioCnnFeaturesClassifier",
        "Log-mel spectrograms as images -> frozen EfficientNet-Lite0 features (1280-d) + standardised logistic "
        "regression (ImageNet transfer to audio).", pretrained=EFFNET, search=_HYBRID_HEAD),
+    _e("video_effnet_lite0_features_linear", "hybrid", "cnn_features_linear", ("video",), ("classification",),
+       f"{_H}:VideoCnnFeaturesClassifier",
+       "Frozen EfficientNet-Lite0 features of 8 sampled frames, mean+max pooled over time with the mean "
+       "absolute and signed change between frames (4 x 1280-d) + standardised logistic regression.",
+       pretrained=EFFNET, search=_HYBRID_HEAD),
     # ------------------------------------------------------------------ deep
     _e("tabular_mlp", "deep", "mlp", _TABLES, _SUPERVISED, f"{_D}:TabularMLP",
        "Multi-layer perceptron on standardised, one-hot encoded features (torch, early stopping)."),
@@ -289,6 +299,11 @@ CATALOGUE: tuple[Entry, ...] = (
     _e("audio_mfcc_gru", "deep", "rnn", ("audio",), ("classification",), f"{_D}:AudioMfccGRU",
        "Bidirectional GRU over MFCC frames (standardised per coefficient), mean+max pooled over time, linear "
        "layer; trained from scratch."),
+    _e("video_effnet_lite0_finetune", "deep", "cnn", ("video",), ("classification",),
+       f"{_D}:VideoEffnetLite0Finetune",
+       "EfficientNet-Lite0 (ImageNet) fine-tuned over sampled frames, segment-based as in TSN: 3 snippets per "
+       "clip (consecutive frames stacked as channels, so each carries motion), logits averaged over them.",
+       pretrained=EFFNET),
     _e("ts_gru", "deep", "rnn", ("time_series",), ("forecasting",), f"{_D}:TsGRU",
        "GRU over sliding windows of the series, recursive multi-step forecasts."),
 )

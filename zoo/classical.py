@@ -43,6 +43,8 @@ from zoo.columns import ColumnPrep
 from zoo.features import FEATURE_GROUPS, HandcraftedImageFeatures
 from zoo.forecasting import has_trend, season_length, series_input, timestamps_of
 from zoo.imbalance import predict_labels
+from zoo.video import FRAME_SIZE, N_FRAMES
+from zoo.video_features import VIDEO_FEATURE_GROUPS, VideoMotionFeatures
 
 __all__ = [
     "AudioFeaturesClassifier",
@@ -58,6 +60,7 @@ __all__ = [
     "TextTfidfLinear",
     "TextTfidfRidge",
     "TsLagGradientBoosting",
+    "VideoMotionForest",
     "temporal_train_test_split",
 ]
 
@@ -682,7 +685,8 @@ class _HandcraftedImageModel:
 
 def feature_head(est: Any) -> Any:
     """The classifier over hand-made features that `est.head` names (random_forest, gradient_boosting or a
-    standardised logistic), built from `est`'s own settings: one place for the image and audio feature models."""
+    standardised logistic), built from `est`'s own settings: one place for the image, audio and video feature
+    models."""
     if est.head == "random_forest":
         return RandomForestClassifier(n_estimators=est.n_estimators, class_weight=est.class_weight,
                                       n_jobs=est.n_jobs, random_state=est.random_state)
@@ -783,36 +787,25 @@ class ImageHandcraftedIsolationForest(TabularIsolationForest):
         return super().decision_function(self._features(X))
 
 
-# ----------------------------------------------------------------------------- audio
+# ----------------------------------------------------------------------------- audio and video clips
 
-class AudioFeaturesClassifier(ClassifierMixin, BaseEstimator):
-    """Named audio summary features (``zoo.audio.AudioFeatures``: MFCC means/stds and deltas, spectral shape,
-    zero-crossing rate, RMS) + gradient boosting, random forest or standardised logistic regression: the classical
-    route for clip classification (keywords, sound events). ``X``: clip paths or 1-D arrays at ``sample_rate``."""
+class _NamedFeaturesClassifier(ClassifierMixin, BaseEstimator):
+    """Named features of a clip (a stateless transformer ``_features`` builds) + ``feature_head``: one fit /
+    predict / importance path for the audio and video classical models. ``_checked`` says which inputs pass."""
 
-    def __init__(self, *, head: str = "gradient_boosting", sample_rate: int = SAMPLE_RATE,
-                 duration: float = DURATION, n_mfcc: int = 20, n_estimators: int = 300, max_iter: int = 200,
-                 learning_rate: float = 0.1, C: float = 1.0, class_weight: Any = None, n_jobs: int | None = -1,
-                 random_state: int | None = 0) -> None:
-        self.head = head
-        self.sample_rate = sample_rate
-        self.duration = duration
-        self.n_mfcc = n_mfcc
-        self.n_estimators = n_estimators
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.C = C
-        self.class_weight = class_weight
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    def _features(self) -> Any:
+        raise NotImplementedError
 
-    def fit(self, X: Any, y: Any) -> AudioFeaturesClassifier:
-        """Fit on clips (paths, 1-D arrays, or a 2-D array of clips as rows) and labels ``y``."""
+    def _checked(self, X: Any, *, reset: bool, y: Any = None) -> Any:
+        return X
+
+    def fit(self, X: Any, y: Any) -> Any:
+        """Fit on clips and labels ``y``: the features are computed once, then the head is fitted on them."""
         from zoo.devices import small_fit_threads
 
         X = self._checked(X, reset=True, y=y)
         y = column_or_1d(y)
-        feats = AudioFeatures(sample_rate=self.sample_rate, duration=self.duration, n_mfcc=self.n_mfcc).fit()
+        feats = self._features().fit()
         F = feats.transform(X)
         with small_fit_threads(len(y)):             # OpenMP threads only spin-wait on a few hundred clips
             self.pipeline_ = Pipeline([("features", feats), ("model", feature_head(self).fit(F, y))])
@@ -822,22 +815,8 @@ class AudioFeaturesClassifier(ClassifierMixin, BaseEstimator):
             self.n_iter_ = model.n_iter_
         return self
 
-    def _checked(self, X: Any, *, reset: bool, y: Any = None) -> Any:
-        """Clip paths, or a list of 1-D clips of any lengths, as they are; anything else is an array of clips (one
-        per row), validated as scikit-learn does (2-D, dense, finite, the width seen in ``fit``)."""
-        import os
-
-        from sklearn.utils.validation import validate_data
-
-        if isinstance(X, (str, os.PathLike)) or (isinstance(X, (list, tuple)) and len(X) and (
-                isinstance(X[0], (str, os.PathLike)) or (isinstance(X[0], np.ndarray) and X[0].ndim == 1))):
-            return X
-        if y is not None:
-            return validate_data(self, X, y, dtype=np.float32, reset=reset)[0]
-        return validate_data(self, X, dtype=np.float32, reset=reset)
-
     def extract_features(self, X: Any) -> np.ndarray:
-        """The summary-feature matrix for clips ``X`` (columns named by ``feature_names_out_``)."""
+        """The feature matrix for clips ``X`` (columns named by ``feature_names_out_``)."""
         check_is_fitted(self, "pipeline_")
         return self.pipeline_[0].transform(self._checked(X, reset=False))
 
@@ -859,13 +838,95 @@ class AudioFeaturesClassifier(ClassifierMixin, BaseEstimator):
 
     @property
     def feature_names_out_(self) -> np.ndarray:
-        """Readable feature names (``mfcc03_mean``, ``spectral_centroid_std`` ...)."""
+        """Readable feature names (``mfcc03_mean``, ``phase_dx_mean`` ...)."""
         check_is_fitted(self, "pipeline_")
         return self.pipeline_[0].get_feature_names_out()
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Impurity importances aligned with ``feature_names_out_`` (tree heads with importances only)."""
+        check_is_fitted(self, "pipeline_")
+        model = self.pipeline_[-1]
+        if not hasattr(model, "feature_importances_"):
+            raise AttributeError(f"feature_importances_ needs head='random_forest', not {self.head!r}; use "
+                                 "sklearn.inspection.permutation_importance on extract_features(X)")
+        return model.feature_importances_
+
+
+class AudioFeaturesClassifier(_NamedFeaturesClassifier):
+    """Named audio summary features (``zoo.audio.AudioFeatures``: MFCC means/stds and deltas, spectral shape,
+    zero-crossing rate, RMS) + gradient boosting, random forest or standardised logistic regression: the classical
+    route for clip classification (keywords, sound events). ``X``: clip paths or 1-D arrays at ``sample_rate``."""
+
+    def __init__(self, *, head: str = "gradient_boosting", sample_rate: int = SAMPLE_RATE,
+                 duration: float = DURATION, n_mfcc: int = 20, n_estimators: int = 300, max_iter: int = 200,
+                 learning_rate: float = 0.1, C: float = 1.0, class_weight: Any = None, n_jobs: int | None = -1,
+                 random_state: int | None = 0) -> None:
+        self.head = head
+        self.sample_rate = sample_rate
+        self.duration = duration
+        self.n_mfcc = n_mfcc
+        self.n_estimators = n_estimators
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.C = C
+        self.class_weight = class_weight
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _features(self) -> AudioFeatures:
+        return AudioFeatures(sample_rate=self.sample_rate, duration=self.duration, n_mfcc=self.n_mfcc)
+
+    def _checked(self, X: Any, *, reset: bool, y: Any = None) -> Any:
+        """Clip paths, or a list of 1-D clips of any lengths, as they are; anything else is an array of clips (one
+        per row), validated as scikit-learn does (2-D, dense, finite, the width seen in ``fit``)."""
+        import os
+
+        from sklearn.utils.validation import validate_data
+
+        if isinstance(X, (str, os.PathLike)) or (isinstance(X, (list, tuple)) and len(X) and (
+                isinstance(X[0], (str, os.PathLike)) or (isinstance(X[0], np.ndarray) and X[0].ndim == 1))):
+            return X
+        if y is not None:
+            return validate_data(self, X, y, dtype=np.float32, reset=reset)[0]
+        return validate_data(self, X, dtype=np.float32, reset=reset)
 
     def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
         tags = super().__sklearn_tags__()
         tags.input_tags.two_d_array = True
+        return tags
+
+
+class VideoMotionForest(_NamedFeaturesClassifier):
+    """Named video features (``zoo.video_features.VideoMotionFeatures``: per-frame colour / texture statistics and
+    motion from frame differences: energy, moving area, signed shifts by phase correlation and by the centroid of
+    the moving pixels; pooled over time) + random forest (or gradient boosting / standardised logistic regression):
+    the classical route for clip classification, importances over the feature names. ``X``: clip paths or
+    ``(T, H, W, 3)`` frame arrays; ``n_frames`` frames are sampled uniformly from each clip."""
+
+    def __init__(self, *, head: str = "random_forest", n_frames: int = N_FRAMES, frame_size: int = FRAME_SIZE,
+                 feature_groups: Sequence[str] = VIDEO_FEATURE_GROUPS, n_estimators: int = 300, max_iter: int = 200,
+                 learning_rate: float = 0.1, C: float = 1.0, class_weight: Any = None, n_jobs: int | None = -1,
+                 random_state: int | None = 0) -> None:
+        self.head = head
+        self.n_frames = n_frames
+        self.frame_size = frame_size
+        self.feature_groups = feature_groups
+        self.n_estimators = n_estimators
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.C = C
+        self.class_weight = class_weight
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _features(self) -> VideoMotionFeatures:
+        return VideoMotionFeatures(n_frames=self.n_frames, frame_size=self.frame_size,
+                                   feature_groups=self.feature_groups)
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
         return tags
 
 

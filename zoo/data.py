@@ -1,4 +1,5 @@
-"""Data loading and splitting: CSV / Parquet tables, text CSVs, image folders, CSVs of image paths, .npz arrays.
+"""Data loading and splitting: CSV / Parquet tables, text CSVs, image folders, CSVs of image paths, .npz arrays,
+folders or CSVs of audio and video clips.
 
 Every loader returns a `Dataset` and refuses garbage with one clear line (`DataError`): a missing path or
 column, a single class, a class too small to split, unreadable images beyond a small share, and so on.
@@ -334,56 +335,78 @@ def _npz(path: Path, task: str) -> Dataset:
     return Dataset(modality, X, _labels(y, task, str(path)), str(path))
 
 
-def _audio_files(root: Path) -> tuple[list[Path], list[str], list[str]]:
-    """Audio files under `root`'s class folders, their labels, and class folders skipped as symlink loops."""
-    from zoo.audio import AUDIO_SUFFIXES
+def _clip_files(path: Path, folder: bool, suffixes: Any, what: str, target: Optional[str], path_column: Any
+                ) -> tuple[list[Path], list[Any], Optional[str], Optional[list[str]], list[str]]:
+    """The clip files of a folder of class sub-folders or of a CSV of paths and labels (and optionally a
+    `speaker` / `group` column): (paths, labels, the CSV's target column, its groups, notes)."""
+    if folder:
+        classes, loops = _class_folders(path)
+        if not classes:
+            raise DataError(f"{path}: expected one sub-folder per class (clips of each class in its folder), found "
+                            "none")
+        paths, labels = _class_files(path, classes, suffixes, what)
+        notes = [f"skipped class folder(s) {names_text(loops)}: a symlink back into the data folder"] if loops else []
+        return paths, labels, None, None, notes
+    df, notes = _read_table(path)
+    if len(df) == 0:
+        raise DataError(f"{path}: has a header but no rows")
+    tgt = _column(df, target, ("label", "target", "class"), "target", path)
+    group_col = next((c for c in df.columns if str(c).strip().lower() in ("speaker", "group")), None)
+    col = path_column(df, exclude=[tgt, group_col])
+    paths = [Path(str(p)) if Path(str(p)).is_absolute() else path.parent / str(p) for p in df[col]]
+    groups = None if group_col is None else [str(g) for g in df[group_col]]
+    return paths, list(df[tgt]), tgt, groups, notes
 
-    classes, loops = _class_folders(root)
-    if not classes:
-        raise DataError(f"{root}: expected one sub-folder per class (clips of each class in its folder), found none")
-    paths, labels = _class_files(root, classes, AUDIO_SUFFIXES, "audio")
-    return paths, labels, loops
+
+def _readable_clips(path: Path, paths: list[Path], problem: Any, what: str) -> tuple[list[int], list[int], str]:
+    """Indices of the usable and the unusable clips, and why (for the note); none usable, or more than
+    MAX_BAD_IMAGE_SHARE unusable, is one DataError line."""
+    good, bad, reasons = [], [], Counter()
+    for i, p in enumerate(paths):
+        why = problem(p)
+        (good if why is None else bad).append(i)
+        reasons.update([why] if why else [])
+    why = ", ".join(f"{n:,} {r}" for r, n in reasons.most_common()) + (f"; e.g. {paths[bad[0]]}" if bad else "")
+    if not good:
+        raise DataError(f"{path}: no readable {what} files" + (f" ({why})" if bad else ""))
+    if len(bad) > MAX_BAD_IMAGE_SHARE * len(paths):
+        raise DataError(f"{path}: {len(bad)} of {len(paths)} {what} files cannot be read ({why}); fix or remove them")
+    return good, bad, why
 
 
 def _audio(path: Path, task: str, target: Optional[str], folder: bool) -> Dataset:
     """Audio clips: a folder of class sub-folders, or a CSV of clip paths and labels (and optionally a
     `speaker` / `group` column). Unreadable clips are skipped as unreadable images are; speakers (a column, or
     Speech Commands' `<speaker>_nohash_<n>` file names) become the dataset's groups."""
-    from zoo.audio import audio_path_column, audio_problem, clip_group
+    from zoo.audio import AUDIO_SUFFIXES, audio_path_column, audio_problem, clip_group
 
-    notes: list[str] = []
-    groups: Optional[list[str]] = None
-    if folder:
-        paths, labels, loops = _audio_files(path)
-        notes += [f"skipped class folder(s) {names_text(loops)}: a symlink back into the data folder"] if loops else []
-    else:
-        df, notes = _read_table(path)
-        if len(df) == 0:
-            raise DataError(f"{path}: has a header but no rows")
-        tgt = _column(df, target, ("label", "target", "class"), "target", path)
-        group_col = next((c for c in df.columns if str(c).strip().lower() in ("speaker", "group")), None)
-        col = audio_path_column(df, exclude=[tgt, group_col])
-        paths = [Path(str(p)) if Path(str(p)).is_absolute() else path.parent / str(p) for p in df[col]]
-        labels = list(df[tgt])
-        groups = None if group_col is None else [str(g) for g in df[group_col]]
-    good, bad, reasons = [], [], Counter()
-    for i, p in enumerate(paths):
-        problem = audio_problem(p)
-        (good if problem is None else bad).append(i)
-        reasons.update([problem] if problem else [])
-    why = ", ".join(f"{n:,} {r}" for r, n in reasons.most_common()) + (f"; e.g. {paths[bad[0]]}" if bad else "")
-    if not good:
-        raise DataError(f"{path}: no readable audio files" + (f" ({why})" if bad else ""))
-    if len(bad) > MAX_BAD_IMAGE_SHARE * len(paths):
-        raise DataError(f"{path}: {len(bad)} of {len(paths)} audio files cannot be read ({why}); fix or remove them")
+    paths, labels, tgt, groups, notes = _clip_files(path, folder, AUDIO_SUFFIXES, "audio", target, audio_path_column)
+    good, bad, why = _readable_clips(path, paths, audio_problem, "audio")
     notes += [f"skipped {len(bad)} unreadable audio file(s) ({why})"] if bad else []
     names = [str(paths[i]) for i in good]
     group_of = [groups[i] for i in good] if groups is not None else [clip_group(n) for n in names]
     if all(group_of) and len(set(group_of)) >= 3:
         notes.append(f"{len(set(group_of))} speakers/groups; the held-out test split takes whole speakers")
     return Dataset("audio", names, _labels([labels[i] for i in good], task, str(path)), str(path),
-                   target=None if folder else tgt, skipped=[str(paths[i]) for i in bad], notes=notes,
+                   target=tgt, skipped=[str(paths[i]) for i in bad], notes=notes,
                    groups=np.asarray(group_of) if all(group_of) else None)
+
+
+def _video(path: Path, task: str, target: Optional[str], folder: bool) -> Dataset:
+    """Video clips: a folder of class sub-folders, or a CSV of clip paths and labels (and optionally a `group`
+    column: e.g. the camera or scene, held out whole by the split). Unreadable clips are skipped as unreadable
+    images are."""
+    from zoo.video import VIDEO_SUFFIXES, video_path_column, video_problem
+
+    paths, labels, tgt, groups, notes = _clip_files(path, folder, VIDEO_SUFFIXES, "video", target, video_path_column)
+    good, bad, why = _readable_clips(path, paths, video_problem, "video")
+    notes += [f"skipped {len(bad)} unreadable video file(s) ({why})"] if bad else []
+    group_of = [groups[i] for i in good] if groups is not None else None
+    if group_of and all(group_of) and len(set(group_of)) >= 3:
+        notes.append(f"{len(set(group_of))} groups; the held-out test split takes whole groups")
+    return Dataset("video", [str(paths[i]) for i in good], _labels([labels[i] for i in good], task, str(path)),
+                   str(path), target=tgt, skipped=[str(paths[i]) for i in bad], notes=notes,
+                   groups=np.asarray(group_of) if group_of and all(group_of) else None)
 
 
 def check_data_path(path: Path) -> os.stat_result:
@@ -406,6 +429,8 @@ def load_dataset(path: "str | Path", modality: str, *, task: str = "classificati
     st = check_data_path(path)
     if modality == "audio":
         return _audio(path, task, target, stat.S_ISDIR(st.st_mode))
+    if modality == "video":
+        return _video(path, task, target, stat.S_ISDIR(st.st_mode))
     if stat.S_ISDIR(st.st_mode):
         if modality != "image":
             raise DataError(f"{path}: is a folder; {modality} data must be a CSV or Parquet file")

@@ -39,6 +39,7 @@ from zoo.forecasting import has_trend, season_length, series_input
 from zoo.images import as_image_list, to_rgb_array
 from zoo.imbalance import predict_labels
 from zoo.training import TrainHistory, fit_torch, make_loader, predict_torch, resolve_device, seed_everything
+from zoo.video import FRAME_SIZE, N_FRAMES
 from zoo.weights import (EFFNET, MINILM, WeightsNotFoundError, create_timm_backbone, hub_access, hub_online,
                          minilm_dir, quiet_hf_loading, timm_data_config, timm_transform)
 
@@ -55,6 +56,7 @@ __all__ = [
     "TextMiniLMFinetune",
     "TextMiniLMRegressor",
     "TsGRU",
+    "VideoEffnetLite0Finetune",
 ]
 
 _TASKS = ("classification", "regression")
@@ -521,12 +523,8 @@ class _ImageFinetune(_TorchEstimator):
         side = int(round(self.image_size / self.data_config_["crop_pct"] * (1.25 if training else 1.0)))
         return _ImageDataset(items, labels, self._transform(training), side)
 
-    def _fit_images(self, X: Any, target: np.ndarray, n_out: int, loss_fn: Any, metric_fn: Any,
-                    strata: np.ndarray | None, t0: float) -> None:
-        """Build the backbone with ``n_out`` outputs and fine-tune it on images ``X`` and ``target``."""
-        items = as_image_list(X)
-        if len(target) != len(items):
-            raise ValueError(f"{len(items)} images but {len(target)} labels")
+    def _backbone(self, n_out: int) -> nn.Module:
+        """The pretrained backbone with a fresh ``n_out``-output head (small weights); sets ``data_config_``."""
         seed_everything(self.random_state)
         net = create_timm_backbone(self.backbone, num_classes=n_out, weights_path=self.weights_path,
                                    drop_rate=self.drop_rate)
@@ -535,13 +533,15 @@ class _ImageFinetune(_TorchEstimator):
         nn.init.zeros_(head_layer.bias)
         cfg = timm_data_config(net)
         self.data_config_ = {**cfg, "input_size": (3, int(self.image_size), int(self.image_size))}
-        tr, va = _val_split(len(items), strata, self.val_fraction, self.random_state)
-        train_ds = self._dataset([items[i] for i in tr], target[tr], training=True)
-        val_ds = self._dataset([items[i] for i in va], target[va], training=False) if va is not None else None
-        model = _FinetuneNet(net)
+        return net
+
+    def _finetune(self, model: _FinetuneNet, train_ds: Dataset, val_ds: Dataset | None, loss_fn: Any,
+                  metric_fn: Any, t0: float) -> _FinetuneNet:
+        """Train ``model``: the head alone for ``freeze_epochs`` epochs, then end to end with the backbone at
+        ``lr * backbone_lr_scale``; returns it unfrozen, holding the best weights."""
         head = {id(p) for p in model.head_params()}
         groups = [{"params": model.head_params(), "lr": self.lr},
-                  {"params": [p for p in net.parameters() if id(p) not in head],
+                  {"params": [p for p in model.net.parameters() if id(p) not in head],
                    "lr": self.lr * self.backbone_lr_scale}]
         freeze = int(self.freeze_epochs)
         model.set_frozen(freeze > 0)
@@ -553,7 +553,19 @@ class _ImageFinetune(_TorchEstimator):
         self._train(model, train_ds, val_ds, t0, loss_fn=loss_fn, metric_fn=metric_fn, optimizer=groups,
                     weight_decay=self.weight_decay, on_epoch_end=unfreeze)
         model.set_frozen(False)
-        self.model_ = model.net.eval()
+        return model
+
+    def _fit_images(self, X: Any, target: np.ndarray, n_out: int, loss_fn: Any, metric_fn: Any,
+                    strata: np.ndarray | None, t0: float) -> None:
+        """Build the backbone with ``n_out`` outputs and fine-tune it on images ``X`` and ``target``."""
+        items = as_image_list(X)
+        if len(target) != len(items):
+            raise ValueError(f"{len(items)} images but {len(target)} labels")
+        net = self._backbone(n_out)
+        tr, va = _val_split(len(items), strata, self.val_fraction, self.random_state)
+        train_ds = self._dataset([items[i] for i in tr], target[tr], training=True)
+        val_ds = self._dataset([items[i] for i in va], target[va], training=False) if va is not None else None
+        self.model_ = self._finetune(_FinetuneNet(net), train_ds, val_ds, loss_fn, metric_fn, t0).net.eval()
 
     def _raw(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
@@ -647,6 +659,120 @@ class ImageEffnetLite0Regressor(_StandardisedTarget, RegressorMixin, _ImageFinet
     def predict(self, X: Any) -> np.ndarray:
         """Predicted values, in the target's units."""
         return self._unscale(self._raw(X))
+
+
+# ----------------------------------------------------------------------------- video
+
+def _snippets(frames: np.ndarray, n_segments: int) -> list[np.ndarray]:
+    """(k, H, W, 3) uint8 frames -> `n_segments` (H, W, 3) uint8 snippets, one per equal segment of the clip: three
+    consecutive frames in grey, stacked as the three channels (the snippet shows how the frames change)."""
+    from zoo.video import sample_indices
+
+    grey = np.clip(frames.astype(np.float32) @ np.asarray([0.299, 0.587, 0.114], dtype=np.float32), 0, 255)
+    starts = sample_indices(max(1, len(frames) - 2), int(n_segments))
+    last = len(frames) - 1
+    return [np.stack([grey[min(j + d, last)] for d in range(3)], axis=-1).astype(np.uint8) for j in starts]
+
+
+class _SnippetDataset(Dataset):
+    """Clips as decoded frames -> ``(n_segments, 3, S, S)`` snippet tensors (each through ``transform``), label."""
+
+    def __init__(self, clips: Sequence[np.ndarray], labels: np.ndarray | None, transform: Any,
+                 n_segments: int) -> None:
+        self.clips, self.labels, self.transform, self.n_segments = clips, labels, transform, n_segments
+
+    def __len__(self) -> int:
+        return len(self.clips)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        from PIL import Image
+
+        snippets = [self.transform(Image.fromarray(s)) for s in _snippets(self.clips[i], self.n_segments)]
+        return torch.stack(snippets), self.labels[i] if self.labels is not None else 0
+
+
+class _SegmentNet(_FinetuneNet):
+    """One network over every snippet of a clip, its logits averaged over the snippets (TSN's consensus)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n = x.shape[:2]
+        return self.net(x.flatten(0, 1)).view(b, n, -1).mean(dim=1)
+
+
+class VideoEffnetLite0Finetune(_ClassifierMixin, ClassifierMixin, _ImageFinetune):
+    """EfficientNet-Lite0 (ImageNet weights) fine-tuned on clips, segment-based as in TSN: ``n_frames`` frames
+    sampled uniformly, ``n_segments`` snippets per clip (three consecutive sampled frames in grey stacked as the
+    image's channels, so each snippet carries short-term motion, like TSN's RGB-difference input), one shared
+    network over the snippets, logits averaged (segmental consensus). Head-first unfreezing and label smoothing as
+    the image model; augmentation is random resized crops only (a flip would turn ``left`` into ``right``)."""
+
+    def __init__(self, *, backbone: str = EFFNET, n_frames: int = N_FRAMES, n_segments: int = 3,
+                 frame_size: int = FRAME_SIZE, image_size: int = 96, epochs: int = 8, batch_size: int = 16,
+                 lr: float = 1e-3, backbone_lr_scale: float = 0.3, weight_decay: float = 0.01, freeze_epochs: int = 1,
+                 label_smoothing: float = 0.1, drop_rate: float = 0.2, augment: bool = True,
+                 patience: int | None = 3, weights_path: str | None = None, device: str | None = None,
+                 time_budget_s: float | None = None, random_state: int | None = 0, verbose: bool = True,
+                 val_fraction: float = 0.15) -> None:
+        self.backbone = backbone
+        self.n_frames = n_frames
+        self.n_segments = n_segments
+        self.frame_size = frame_size
+        self.image_size = image_size
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.backbone_lr_scale = backbone_lr_scale
+        self.weight_decay = weight_decay
+        self.freeze_epochs = freeze_epochs
+        self.label_smoothing = label_smoothing
+        self.drop_rate = drop_rate
+        self.augment = augment
+        self.patience = patience
+        self.weights_path = weights_path
+        self.device = device
+        self.time_budget_s = time_budget_s
+        self.random_state = random_state
+        self.verbose = verbose
+        self.val_fraction = val_fraction
+
+    def _transform(self, training: bool) -> Any:
+        if training and self.augment:
+            return timm_transform(self.data_config_, training=True, scale=(0.5, 1.0), hflip=0.0, color_jitter=None)
+        return timm_transform(self.data_config_, resize_mode="squash")
+
+    def _clips(self, X: Any) -> list[np.ndarray]:
+        from zoo.video import as_video_list, read_frames
+
+        return [read_frames(c, n_frames=int(self.n_frames), size=int(self.frame_size)) for c in as_video_list(X)]
+
+    def fit(self, X: Any, y: Any) -> VideoEffnetLite0Finetune:
+        """Fit on clips (paths or (T, H, W, 3) frame arrays) and labels ``y``."""
+        t0 = time.perf_counter()
+        if int(self.n_segments) < 1 or int(self.n_frames) < 3:
+            raise ValueError(f"need n_segments >= 1 and n_frames >= 3, got {self.n_segments!r}, {self.n_frames!r}")
+        codes = self._encode(y)
+        clips = self._clips(X)
+        if len(codes) != len(clips):
+            raise ValueError(f"{len(clips)} clips but {len(codes)} labels")
+        net = self._backbone(len(self.classes_))
+        tr, va = _val_split(len(clips), codes, self.val_fraction, self.random_state)
+        seg = int(self.n_segments)
+        train_ds = _SnippetDataset([clips[i] for i in tr], codes[tr], self._transform(True), seg)
+        val_ds = None if va is None else _SnippetDataset([clips[i] for i in va], codes[va], self._transform(False),
+                                                         seg)
+        loss = nn.CrossEntropyLoss(label_smoothing=self.label_smoothing)
+        self.model_ = self._finetune(_SegmentNet(net), train_ds, val_ds, loss, _accuracy, t0).eval()
+        return self
+
+    def _logits(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        ds = _SnippetDataset(self._clips(X), None, self._transform(False), int(self.n_segments))
+        return self._outputs(self.model_, ds)
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = False
+        return tags
 
 
 class _ConvAE(nn.Module):

@@ -333,6 +333,14 @@ def _saliency(ctx: _Ctx) -> dict[str, Any]:
     return {"method": method, "note": note, "items": items}
 
 
+def _frame_strip(clip: Any, n_frames: int = 8) -> np.ndarray:
+    """A clip's `n_frames` uniformly sampled frames side by side, each THUMB pixels a side: what the video models
+    saw of it, in time order."""
+    from zoo.video import read_frames
+
+    return np.concatenate(list(read_frames(clip, n_frames=n_frames, size=THUMB)), axis=1)
+
+
 def _misclassified(ctx: _Ctx, max_items: int, importance: dict[str, Any] | None) -> dict[str, Any]:
     pred, conf = ctx.pred
     y, X = ctx.test.y, ctx.test.X
@@ -351,6 +359,8 @@ def _misclassified(ctx: _Ctx, max_items: int, importance: dict[str, Any] | None)
                                 "confidence": None if conf is None else float(conf[i])}
         if ctx.test.modality == "image":
             item["png"] = _png(_resize(_image(X, int(i)), THUMB))
+        elif ctx.test.modality == "video":
+            item["png"] = _png(_frame_strip(X[int(i)]))
         elif ctx.test.modality == "text":
             text = str(X.iloc[i] if hasattr(X, "iloc") else X[i])
             item["text"] = text[:400] + ("…" if len(text) > 400 else "")

@@ -44,6 +44,7 @@ from zoo.catalogue import EFFNET
 from zoo.images import as_image_list
 from zoo.imbalance import predict_labels
 from zoo.memo import memo_rows
+from zoo.video import FRAME_SIZE, N_FRAMES
 
 __all__ = [
     "AudioCnnFeaturesClassifier",
@@ -54,6 +55,7 @@ __all__ = [
     "TextMiniLMFeaturesClassifier",
     "TextMiniLMFeaturesRegressor",
     "TransformerFeatures",
+    "VideoCnnFeaturesClassifier",
     "clear_backbone_cache",
 ]
 
@@ -592,6 +594,43 @@ class AudioCnnFeaturesClassifier(_HybridClassifier):
                           device=self.device, weights_path=self.weights_path, resize_mode="squash",
                           verbose=self.verbose)
         return AudioCnnFeatures(cnn=cnn, sample_rate=self.sample_rate, duration=self.duration, n_mels=self.n_mels)
+
+
+class VideoCnnFeaturesClassifier(_HybridClassifier):
+    """Frozen EfficientNet-Lite0 features of every sampled frame, pooled over time (mean, max, and the mean
+    absolute and signed change between consecutive frames: ``zoo.video_features.VideoCnnFeatures``) ->
+    standardised logistic regression (or random forest): ImageNet transfer to clips. ``X``: clip paths or
+    ``(T, H, W, 3)`` frame arrays; ``n_frames`` frames sampled uniformly, each ``frame_size`` pixels a side before
+    the network's own resize to ``image_size``."""
+
+    def __init__(self, *, head: str = "logistic", C: float = 1.0, max_iter: int = 2000, n_estimators: int = 300,
+                 class_weight: Any = None, n_frames: int = N_FRAMES, frame_size: int = FRAME_SIZE,
+                 backbone: str = EFFNET, image_size: int = 128, batch_size: int = 64, device: str | None = None,
+                 weights_path: str | os.PathLike[str] | None = None, n_jobs: int | None = -1,
+                 random_state: int | None = 0, verbose: bool = True) -> None:
+        self.head = head
+        self.C = C
+        self.max_iter = max_iter
+        self.n_estimators = n_estimators
+        self.class_weight = class_weight
+        self.n_frames = n_frames
+        self.frame_size = frame_size
+        self.backbone = backbone
+        self.image_size = image_size
+        self.batch_size = batch_size
+        self.device = device
+        self.weights_path = weights_path
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _extractor(self) -> Any:
+        from zoo.video_features import VideoCnnFeatures
+
+        cnn = CnnFeatures(backbone=self.backbone, image_size=self.image_size, batch_size=self.batch_size,
+                          device=self.device, weights_path=self.weights_path, resize_mode="squash",
+                          verbose=self.verbose)
+        return VideoCnnFeatures(cnn=cnn, n_frames=self.n_frames, frame_size=self.frame_size)
 
 
 class ImageCnnFeaturesIsolationForest(_FeatureHeadMixin, OutlierMixin, BaseEstimator):

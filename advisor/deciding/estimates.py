@@ -22,6 +22,9 @@ _CPU_COST: dict[tuple[str, str], tuple[float, int, float, str]] = {
     ("classical", "image"): (0.009, 1, 1.0, "image_handcrafted_forest: 128 px"),
     ("hybrid", "image"): (0.005, 1, 1.5, "image_effnet_lite0_features_linear: one frozen pass at 128 px"),
     ("hybrid", "text"): (0.011, 1, 1.5, "text_minilm_features_linear: one frozen pass at 128 tokens"),
+    # video: timed on the shipped motion clips (examples/motion_clips.yaml, 2-core CPU, 2026-12-02)
+    ("classical", "video"): (0.06, 1, 1.0, "video_motion_forest: 8 frames a clip at 64 px"),
+    ("hybrid", "video"): (0.6, 1, 1.5, "video_effnet_lite0_features_linear: one frozen pass over 8 frames at 128 px"),
     ("deep", "tabular"): (2e-5, 20, 1.0, "tabular_mlp: ~20 epochs with early stopping"),
     ("deep", "time_series"): (2e-4, 30, 1.0, "ts_gru: 32-step windows, 30 epochs"),
     ("deep", "image"): (0.0065, 3, 3.0, "image_effnet_lite0_finetune: 128 px, batch 32, 3 epochs"),
@@ -38,7 +41,7 @@ _ASSUMED_SAMPLES = 1000
 def cpu_seconds(approach: str, modality: str, n: int, passes: Optional[int] = None) -> float:
     """Unrounded training seconds on 2 CPU cores: n items x `passes` (default: the assumed epochs) + start-up."""
     per_item, assumed, _memory, _what = _CPU_COST.get((approach, modality), _FALLBACK)
-    pretrained_net = approach != "classical" and modality in ("image", "text", "audio")
+    pretrained_net = approach != "classical" and modality in ("image", "text", "audio", "video")
     return n * per_item * (assumed if passes is None else passes) + _FIXED_S["pretrained" if pretrained_net else "other"]
 
 

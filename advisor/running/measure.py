@@ -14,6 +14,7 @@ from typing import Any, Iterable, Mapping, Optional
 from advisor.deciding.schema import ProjectDescriptor
 from zoo.audio import AUDIO_SUFFIXES
 from zoo.images import IMAGE_SUFFIXES, loops_back
+from zoo.video import VIDEO_SUFFIXES
 
 _TARGET_NAMES = ("target", "label", "class", "y", "value")
 
@@ -100,8 +101,8 @@ def _counts(path: Path, modality: str, target: Optional[str]) -> dict[str, Optio
     """n_samples / n_classes (/ n_features for tables) counted from a folder, an .npz or a CSV."""
     found: dict[str, Optional[int]] = {}
     if path.is_dir():
-        found["n_samples"], found["n_classes"] = _count_folder(path, AUDIO_SUFFIXES if modality == "audio"
-                                                               else IMAGE_SUFFIXES)
+        suffixes = {"audio": AUDIO_SUFFIXES, "video": VIDEO_SUFFIXES}.get(modality, IMAGE_SUFFIXES)
+        found["n_samples"], found["n_classes"] = _count_folder(path, suffixes)
     elif path.suffix.lower() == ".npz":
         import numpy as np
 

@@ -25,6 +25,8 @@ def _wrong_input(source: Path, meta: dict[str, Any], found: str) -> ValueError:
     modality, column = meta.get("modality"), meta.get("text_column")
     expects = {"image": "an image file, a folder of images, or a CSV with a column of image paths",
                "audio": "an audio file (.wav/.flac/.ogg), a folder of clips, or a CSV with a column of clip paths",
+               "video": "a video file (.mp4/.avi/.webm/.gif/.mov/.mkv), a folder of clips, or a CSV with a column of "
+                        "clip paths",
                "text": f"a CSV with the text in column {column!r} (or a .txt file, one text per line)" if column
                else "a CSV with a text column (or a .txt file, one text per line)"}.get(
         str(modality), f"a CSV or Parquet table of {modality} data")
@@ -32,19 +34,24 @@ def _wrong_input(source: Path, meta: dict[str, Any], found: str) -> ValueError:
 
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+FILE_MODALITIES = ("image", "audio", "video")      # one file per item: read from paths, checked one by one
 
 
 def _file_kind(meta: dict[str, Any]) -> tuple[tuple[str, ...], Any, str]:
-    """(file suffixes, the path-column rule, a word) of an image or audio run."""
+    """(file suffixes, the path-column rule, a word) of an image, audio or video run."""
     if meta.get("modality") == "audio":
         from zoo.audio import AUDIO_SUFFIXES, audio_path_column
 
         return tuple(AUDIO_SUFFIXES), audio_path_column, "audio"
+    if meta.get("modality") == "video":
+        from zoo.video import VIDEO_SUFFIXES, video_path_column
+
+        return tuple(VIDEO_SUFFIXES), video_path_column, "video"
     return tuple(IMAGE_SUFFIXES), image_path_column, "image"
 
 
 def _file_inputs(meta: dict[str, Any], source: Path) -> list[str]:
-    """The paths of an image or audio run's input: the files of a folder, one file, or a table's path column
+    """The paths of an image, audio or video run's input: the files of a folder, one file, or a table's path column
     (relative paths under the table's folder); a table that names no such file is one line."""
     suffixes, path_column, word = _file_kind(meta)
     if source.is_dir():
@@ -75,10 +82,10 @@ def read_inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any]:
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such file or folder")
     check_data_path(source)                  # a FIFO or a device is refused, not opened
-    if modality in ("image", "audio"):
+    if modality in FILE_MODALITIES:
         paths = _file_inputs(meta, source)
         if not paths:
-            raise ValueError(f"{source}: no {'images' if modality == 'image' else 'audio clips'} found")
+            raise ValueError(f"{source}: no {'images' if modality == 'image' else f'{modality} clips'} found")
         return paths, paths
     readable = TABLE_SUFFIXES + ((".txt",) if modality == "text" else ())
     if source.is_dir() or source.suffix.lower() not in readable:
@@ -108,7 +115,7 @@ def _read_table(source: Path) -> Any:
 def table_inputs(meta: dict[str, Any], df: Any, source: "Path | str" = "the table") -> tuple[list[str], Any]:
     """(names shown per row, model input) of a table (a DataFrame) for the saved model: the target column left
     out; for text, the text column's strings."""
-    if meta.get("modality") == "image":
+    if meta.get("modality") in FILE_MODALITIES:
         paths = _file_paths(meta, df, source, Path.cwd())
         return paths, paths
     if meta.get("target") in df.columns:
@@ -191,7 +198,7 @@ class Predictions:
         unreadable images last, with an `error` column."""
         import pandas as pd
 
-        image = self.meta.get("modality") in ("image", "audio")          # a file per item: its path
+        image = self.meta.get("modality") in FILE_MODALITIES          # a file per item: its path
         if self.table is not None and not image:
             out = self.table.iloc[self.positions].reset_index(drop=True)
         else:
@@ -224,7 +231,7 @@ def _inputs(meta: dict[str, Any], source: Path) -> tuple[list[str], Any, Any]:
     """(names, model input, the input table or None) of `source`; a table is read once."""
     if source.exists() and source.is_file() and source.suffix.lower() in TABLE_SUFFIXES:
         check_data_path(source)
-        if meta.get("modality") not in ("image", "audio"):      # clips and images: a table of their paths
+        if meta.get("modality") not in FILE_MODALITIES:      # clips and images: a table of their paths
             table = _read_table(source)
             names, X = table_inputs(meta, table, source)
             return names, X, table
@@ -261,10 +268,11 @@ def predict(run_dir: Path, source: Path, *, trust: bool = False,
             (warn or _warn)(line)
     failed: dict[str, str] = {}
     positions = list(range(len(names)))
-    if meta.get("modality") in ("image", "audio"):   # truncated, fake or oversized files: reported, not fatal
+    if meta.get("modality") in FILE_MODALITIES:   # truncated, fake or oversized files: reported, not fatal
         import zoo
 
-        problem = zoo.image_problem if meta.get("modality") == "image" else zoo.audio_problem
+        problem = {"image": zoo.image_problem, "audio": zoo.audio_problem,
+                   "video": zoo.video_problem}[meta["modality"]]
         failed = {n: why for n in names if (why := problem(Path(n)))}
         if len(failed) == len(names):
             first = next(iter(failed.items()))

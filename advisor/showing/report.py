@@ -469,7 +469,7 @@ def _gallery(explain: Explanation) -> Optional[dict[str, Any]]:
                                           f"misclassified" + (f"; the {shown} shown are ordered "
                                                               f"{p.order}" if shown else "."),
                                "kind": p.kind, "columns": p.columns}
-        if p.kind == "image":
+        if p.kind in ("image", "video"):                # a video's item is a strip of its sampled frames
             out["images"] = _images(p.items)
         elif p.kind == "text":
             out["texts"] = [{"text": it.text or "", "true": str(it.true), "pred": str(it.pred),
