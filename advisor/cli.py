@@ -463,7 +463,7 @@ def predict_cmd(model_dir: str, inputs: str, output: Optional[str], as_json: boo
     """
     from advisor.running.predict import check_output, predict, write_predictions
     from zoo.persist import PICKLED_FILES
-    from zoo.trust import UntrustedModelError, describe_files, is_trusted
+    from zoo.trust import describe_files, is_trusted
 
     out = Path(output) if output else None
     pickles = list(PICKLED_FILES)
@@ -483,14 +483,8 @@ def predict_cmd(model_dir: str, inputs: str, output: Optional[str], as_json: boo
                 maps = result.write_saliency(out.with_name(f"{out.stem}_saliency"))
                 frame["saliency"] = maps + [None] * (len(frame) - len(maps))
             write_predictions(frame, out)
-    except UntrustedModelError as exc:
-        for line in exc.files:
-            _say(f"advisor: would unpickle {line}", err=True)
-        _fail(str(exc))
-    except (ValueError, FileNotFoundError, ImportError) as exc:
-        _fail(str(exc).strip().splitlines()[0])
-    except OSError as exc:
-        _fail(f"{exc.filename or out}: {exc.strerror or exc}; nothing written")
+    except (ValueError, OSError, ImportError) as exc:          # UntrustedModelError is an OSError
+        _fail_run_call(exc, out)
     scores = _scores_line(result.scores, result.target) if result.scores else None
     if out is not None:
         if as_json:
@@ -520,6 +514,20 @@ def predict_cmd(model_dir: str, inputs: str, output: Optional[str], as_json: boo
             _say("\t" + ", ".join(f"{e['feature']}={e['value']} {e['contribution']:+.3f}" for e in row["explanation"]))
 
 
+def _fail_run_call(exc: BaseException, out: Optional[Path]) -> None:
+    """One line, exit 2, for what predicting or generating from a run folder raised: an unsigned model lists
+    the files it would unpickle first; a write that failed names the file."""
+    from zoo.trust import UntrustedModelError
+
+    if isinstance(exc, UntrustedModelError):
+        for line in exc.files:
+            _say(f"advisor: would unpickle {line}", err=True)
+        _fail(str(exc))
+    if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError):
+        _fail(f"{exc.filename or out}: {exc.strerror or exc}; nothing written")
+    _fail(str(exc).strip().splitlines()[0])
+
+
 def _run_modality(run_dir: Path) -> Optional[str]:
     """The run folder's modality from model.json (None when it is not a run folder: predict says so)."""
     import zoo
@@ -539,18 +547,11 @@ def _run_modality(run_dir: Path) -> Optional[str]:
 def generate_cmd(run_dir: str, n: int, output: str, seed: int, trust: bool) -> None:
     """Sample new images from a generation run (`task: generation`) as one PNG grid."""
     from advisor.running.generating import generate_grid
-    from zoo.trust import UntrustedModelError
 
     try:
         path = generate_grid(Path(run_dir), n, Path(output), seed=seed, trust=trust)
-    except UntrustedModelError as exc:
-        for line in exc.files:
-            _say(f"advisor: would unpickle {line}", err=True)
-        _fail(str(exc))
-    except (ValueError, FileNotFoundError, ImportError) as exc:
-        _fail(str(exc).strip().splitlines()[0])
-    except OSError as exc:
-        _fail(f"{exc.filename or output}: {exc.strerror or exc}; nothing written")
+    except (ValueError, OSError, ImportError) as exc:
+        _fail_run_call(exc, Path(output))
     _say(f"{path}: {n:,} generated images (seed {seed})")
 
 
